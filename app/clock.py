@@ -1,0 +1,52 @@
+"""Time for the whole service: one clock object, injected, so tests decide what "today" is."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+
+class Clock:
+    """The real clock. `today()` is the date in the library's time zone."""
+
+    def __init__(self, tz: ZoneInfo | str = "Asia/Tokyo") -> None:
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+
+    def now(self) -> datetime:
+        """Current instant, timezone-aware UTC."""
+        return datetime.now(timezone.utc)
+
+    def today(self) -> date:
+        """Today's date at the library."""
+        return self.now().astimezone(self.tz).date()
+
+    def local(self, instant: datetime) -> datetime:
+        """An instant expressed in the library's time zone."""
+        return instant.astimezone(self.tz)
+
+
+class FixedClock(Clock):
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, at: datetime, tz: ZoneInfo | str = "Asia/Tokyo") -> None:
+        super().__init__(tz)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=self.tz)
+        self._now = at.astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, at: datetime) -> None:
+        """Move to an instant (naive datetimes are library-local)."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=self.tz)
+        self._now = at.astimezone(timezone.utc)
+
+    def set_date(self, day: date, hour: int = 10) -> None:
+        """Move to a library-local date at the given hour."""
+        self.set(datetime(day.year, day.month, day.day, hour))
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
+        """Move forward by a timedelta or keyword arguments (days=1, minutes=5, ...)."""
+        self._now += delta if delta is not None else timedelta(**kwargs)

@@ -1,0 +1,65 @@
+"""Database wiring: the Tortoise configuration, start-up and migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+
+MODELS_MODULE = "app.models"
+MIGRATIONS_MODULE = "app.migrations"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """Tortoise config for a DATABASE_URL (sqlite://path or postgres://user@host/db)."""
+    connection = expand_db_url(database_url)
+    if connection["engine"] == "tortoise.backends.sqlite":
+        creds = connection["credentials"]
+        path = Path(creds["file_path"])
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # Wait for a concurrent writer (the worker process) instead of failing at once.
+        creds.setdefault("busy_timeout", 5000)
+        creds.setdefault("synchronous", "NORMAL")
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str) -> None:
+    """Open the ORM for this process (connections are made lazily)."""
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration (idempotent)."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    try:
+        await run_migrations(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
+    return (conn or connection()).capabilities.dialect == "postgres"

@@ -1,0 +1,255 @@
+"""Believable demo data: Japanese titles with readings, copies, patrons, loans, holds, a calendar.
+
+Deterministic (seeded), dated relative to today, and written only into an empty catalog, so
+`library demo && library serve` can be run again and again.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from app.domain import accounts
+from app.domain.deps import Deps
+from app.domain.normalize import search_key
+from app.models import (
+    CalendarDay,
+    CalendarEvent,
+    Hold,
+    Item,
+    Loan,
+    Patron,
+    Staff,
+    Title,
+)
+from app.models.enums import HoldSource, HoldStatus, ItemStatus, MaterialType, StaffRole
+
+# (title, reading, author, author reading, publisher, year, NDC)
+CLASSICS = [
+    ("吾輩は猫である", "ワガハイハネコデアル", "夏目漱石", "ナツメソウセキ", "岩波書店", 1990, "913.6"),
+    ("坊っちゃん", "ボッチャン", "夏目漱石", "ナツメソウセキ", "新潮社", 2003, "913.6"),
+    ("こころ", "ココロ", "夏目漱石", "ナツメソウセキ", "新潮社", 2004, "913.6"),
+    ("羅生門・鼻", "ラショウモンハナ", "芥川龍之介", "アクタガワリュウノスケ", "新潮社", 2005, "913.6"),
+    ("蜘蛛の糸・杜子春", "クモノイトトシシュン", "芥川龍之介", "アクタガワリュウノスケ", "新潮社", 2002, "913.6"),
+    ("銀河鉄道の夜", "ギンガテツドウノヨル", "宮沢賢治", "ミヤザワケンジ", "新潮社", 1989, "913.6"),
+    ("注文の多い料理店", "チュウモンノオオイリョウリテン", "宮沢賢治", "ミヤザワケンジ", "偕成社", 1990, "913.6"),
+    ("走れメロス", "ハシレメロス", "太宰治", "ダザイオサム", "新潮社", 2005, "913.6"),
+    ("人間失格", "ニンゲンシッカク", "太宰治", "ダザイオサム", "新潮社", 2006, "913.6"),
+    ("雪国", "ユキグニ", "川端康成", "カワバタヤスナリ", "新潮社", 2006, "913.6"),
+    ("伊豆の踊子", "イズノオドリコ", "川端康成", "カワバタヤスナリ", "新潮社", 2003, "913.6"),
+    ("舞姫", "マイヒメ", "森鴎外", "モリオウガイ", "集英社", 1991, "913.6"),
+    ("高瀬舟", "タカセブネ", "森鴎外", "モリオウガイ", "集英社", 1992, "913.6"),
+    ("たけくらべ", "タケクラベ", "樋口一葉", "ヒグチイチヨウ", "岩波書店", 1999, "913.6"),
+    ("山月記", "サンゲツキ", "中島敦", "ナカジマアツシ", "新潮社", 2003, "913.6"),
+    ("檸檬", "レモン", "梶井基次郎", "カジイモトジロウ", "新潮社", 2003, "913.6"),
+    ("ごんぎつね", "ゴンギツネ", "新美南吉", "ニイミナンキチ", "偕成社", 1986, "913.6"),
+    ("手袋を買いに", "テブクロヲカイニ", "新美南吉", "ニイミナンキチ", "偕成社", 1988, "913.6"),
+    ("二十四の瞳", "ニジュウシノヒトミ", "壺井栄", "ツボイサカエ", "新潮社", 2005, "913.6"),
+    ("枕草子", "マクラノソウシ", "清少納言", "セイショウナゴン", "岩波書店", 1962, "914.3"),
+    ("徒然草", "ツレヅレグサ", "吉田兼好", "ヨシダケンコウ", "岩波書店", 1985, "914.4"),
+    ("方丈記", "ホウジョウキ", "鴨長明", "カモノチョウメイ", "岩波書店", 1989, "914.4"),
+    ("おくのほそ道", "オクノホソミチ", "松尾芭蕉", "マツオバショウ", "岩波書店", 1979, "915.5"),
+    ("学問のすゝめ", "ガクモンノススメ", "福沢諭吉", "フクザワユキチ", "岩波書店", 1978, "002"),
+]
+
+_SUBJECTS = [
+    ("料理", "リョウリ", "596"), ("園芸", "エンゲイ", "620"), ("天文学", "テンモンガク", "440"),
+    ("日本史", "ニホンシ", "210"), ("福岡の歴史", "フクオカノレキシ", "219"), ("プログラミング", "プログラミング", "007"),
+    ("子育て", "コソダテ", "599"), ("昆虫", "コンチュウ", "486"), ("恐竜", "キョウリュウ", "457"),
+    ("俳句", "ハイク", "911"), ("写真", "シャシン", "740"), ("英会話", "エイカイワ", "837"),
+    ("山歩き", "ヤマアルキ", "786"), ("手芸", "シュゲイ", "594"), ("経済", "ケイザイ", "330"),
+    ("宇宙", "ウチュウ", "440"), ("海の生き物", "ウミノイキモノ", "481"), ("鉄道", "テツドウ", "686"),
+]
+_PATTERNS = [
+    ("はじめての{s}", "ハジメテノ{r}"), ("{s}入門", "{r}ニュウモン"), ("やさしい{s}", "ヤサシイ{r}"),
+    ("{s}のひみつ", "{r}ノヒミツ"), ("図解{s}", "ズカイ{r}"), ("{s}のきほん", "{r}ノキホン"),
+    ("こどもの{s}図鑑", "コドモノ{r}ズカン"), ("{s}を楽しむ本", "{r}ヲタノシムホン"),
+    ("今日から始める{s}", "キョウカラハジメル{r}"), ("{s}の世界", "{r}ノセカイ"),
+    ("もっと知りたい{s}", "モットシリタイ{r}"), ("{s}ハンドブック", "{r}ハンドブック"),
+]
+_FAMILY = [("山田", "ヤマダ"), ("田中", "タナカ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("古賀", "コガ"),
+           ("中村", "ナカムラ"), ("松本", "マツモト"), ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ")]
+_GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("陽菜", "ヒナ"), ("蓮", "レン"), ("美咲", "ミサキ"),
+          ("健", "ケン"), ("さくら", "サクラ"), ("翔", "ショウ"), ("由美", "ユミ"), ("誠", "マコト")]
+_PUBLISHERS = [("福音館書店", "フクインカンショテン"), ("講談社", "コウダンシャ"), ("小学館", "ショウガクカン"),
+               ("岩崎書店", "イワサキショテン"), ("ポプラ社", "ポプラシャ"), ("技術評論社", "ギジュツヒョウロンシャ")]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    card_number: str
+    password: str | None
+    name_kana: str
+    birth_date: date
+    phone: str
+    email: str | None
+    note: str
+
+
+DEMO_PATRONS = [
+    DemoAccount("100000001", "koga1234", "コガハナコ", date(1985, 6, 15), "0929420001", "hanako@example.jp",
+                "loans (one renewable, one overdue), holds, a confirmed e-mail"),
+    DemoAccount("100000002", "tosho22", "ヤマダタロウ", date(1978, 1, 9), "0929420002", None,
+                "a loan whose title someone else is waiting for, no e-mail yet"),
+    DemoAccount("100000003", None, "スズキミサキ", date(2009, 3, 1), "09012345678", None,
+                "no password yet: try 新規パスワード登録 (verifyPatronIdentity)"),
+]
+DEMO_STAFF = [("desk", "desk-pass-2026", StaffRole.DESK), ("admin", "admin-pass-2026", StaffRole.ADMIN)]
+
+
+async def load_demo(deps: Deps, titles: int = 300) -> bool:
+    """Fill an empty database with demo data. Returns False if the catalog already has titles."""
+    if await Title.exists():
+        return False
+    rng = random.Random(20260211)
+    now, today = deps.now(), deps.today()
+    async with in_transaction():
+        title_rows = await _titles(rng, titles, now, today)
+        items = await _items(rng, title_rows, now)
+        patrons = await _patrons(deps, now)
+        await _calendar(today)
+        await _circulation(rng, deps, patrons, title_rows, items, now, today)
+    for username, password, role in DEMO_STAFF:
+        if not await Staff.exists(username=username):
+            await accounts.create_staff(deps, username, password, role=role)
+    return True
+
+
+async def _titles(rng: random.Random, count: int, now: datetime, today: date) -> list[Title]:
+    specs = list(CLASSICS)
+    while len(specs) < count:
+        subject, reading, ndc = rng.choice(_SUBJECTS)
+        pattern, pattern_reading = rng.choice(_PATTERNS)
+        family, family_kana = rng.choice(_FAMILY)
+        given, given_kana = rng.choice(_GIVEN)
+        publisher, _ = rng.choice(_PUBLISHERS)
+        volume = len(specs)
+        specs.append((
+            pattern.format(s=subject) + (f" {volume % 7 + 1}" if volume % 5 == 0 else ""),
+            pattern_reading.format(r=reading),
+            family + given, family_kana + given_kana, publisher, rng.randint(1995, 2026), ndc,
+        ))
+    rows = []
+    for n, (title, kana, author, author_kana, publisher, year, ndc) in enumerate(specs[:count]):
+        material = MaterialType.MAGAZINE if n % 29 == 0 else (
+            MaterialType.PICTURE_BOOK if "こども" in title or n % 17 == 0 else MaterialType.BOOK)
+        rows.append(Title(
+            title=title, title_kana=kana, author=author, author_kana=author_kana, publisher=publisher,
+            published_year=year, isbn=f"978{4000000000 + n * 7919:010d}"[:13], ndc=ndc, material_type=material,
+            search_text=search_key(" ".join([title, kana, author, author_kana, publisher])),
+            arrived_on=today - timedelta(days=rng.randint(0, 720)), created_at=now, updated_at=now,
+        ))
+    await Title.bulk_create(rows, batch_size=500)
+    return await Title.all().order_by("id")
+
+
+async def _items(rng: random.Random, titles: list[Title], now: datetime) -> dict[int, list[Item]]:
+    locations = ["一般書架", "児童書架", "郷土資料", "新着図書", "雑誌コーナー"]
+    rows = []
+    for title in titles:
+        for copy in range(1 if title.id % 3 else 2):
+            rows.append(Item(
+                barcode=f"2{title.id:07d}{copy}", title_id=title.id, status=ItemStatus.AVAILABLE,
+                location=rng.choice(locations), loanable=not (title.ndc.startswith("219") and copy == 1),
+                created_at=now,
+            ))
+    await Item.bulk_create(rows, batch_size=500)
+    by_title: dict[int, list[Item]] = {}
+    for item in await Item.all().order_by("id"):
+        by_title.setdefault(item.title_id, []).append(item)
+    return by_title
+
+
+async def _patrons(deps: Deps, now: datetime) -> list[Patron]:
+    patrons = []
+    for account in DEMO_PATRONS:
+        patrons.append(await Patron.create(
+            card_number=account.card_number, name_kana=account.name_kana, birth_date=account.birth_date,
+            phone=account.phone, email=account.email, contact_email=account.email,
+            password_hash=await deps.hasher.hash(account.password) if account.password else None,
+            password_set_at=now if account.password else None, created_at=now, updated_at=now,
+        ))
+    for n in range(4, 40):
+        family, family_kana = _FAMILY[n % len(_FAMILY)]
+        given, given_kana = _GIVEN[(n * 3) % len(_GIVEN)]
+        patrons.append(await Patron.create(
+            card_number=f"10{n:07d}", name_kana=family_kana + given_kana, birth_date=date(1950 + n, 1 + n % 12, 1 + n % 28),
+            phone=f"092942{n:04d}", email=f"patron{n}@example.jp", contact_email=f"patron{n}@example.jp",
+            created_at=now, updated_at=now,
+        ))
+    return patrons
+
+
+async def _calendar(today: date) -> None:
+    """Mondays closed, the year-end holidays closed, and a few events (the guide's 2026/02/11 included)."""
+    start, end = date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)
+    closed: dict[date, str] = {}
+    day = start
+    while day <= end:
+        if day.weekday() == 0:
+            closed[day] = "定期休館日"
+        if (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3):
+            closed[day] = "年末年始休館"
+        day += timedelta(days=1)
+    await CalendarDay.bulk_create([CalendarDay(day=d, is_closed=True, note=n) for d, n in sorted(closed.items())])
+    events = [(date(2026, 2, 11), "赤ちゃんおはなし会", "10:30")]
+    for year in (today.year, today.year + 1):
+        for month in range(1, 13):
+            events.append((date(year, month, 1) + timedelta(days=(5 - date(year, month, 1).weekday()) % 7),
+                           "おはなし会", "14:00"))
+    await CalendarEvent.bulk_create([
+        CalendarEvent(day=d, title=t, description="児童コーナーにて。申込不要です。", starts_at=s)
+        for d, t, s in sorted(set(events))
+    ])
+
+
+async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], titles: list[Title],
+                       items: dict[int, list[Item]], now: datetime, today: date) -> None:
+    """Loans and holds in states the rules allow: some due soon, one overdue, a queue or two."""
+    policy = deps.settings.policy
+
+    async def lend(patron: Patron, title: Title, days_ago: int, renewed: int = 0) -> None:
+        item = items[title.id][0]
+        for candidate in items[title.id]:
+            if candidate.status is ItemStatus.AVAILABLE and candidate.loanable:
+                item = candidate
+                break
+        item.status = ItemStatus.ON_LOAN
+        await item.save(update_fields=["status"])
+        await Loan.create(
+            item_id=item.id, title_id=title.id, patron_id=patron.id,
+            checked_out_at=now - timedelta(days=days_ago),
+            due_date=today - timedelta(days=days_ago) + timedelta(days=policy.loan_days * (1 + renewed)),
+            renewal_count=renewed,
+        )
+
+    async def hold(patron: Patron, title: Title, days_ago: int, source: HoldSource = HoldSource.WEB) -> None:
+        await Hold.create(
+            patron_id=patron.id, title_id=title.id, source=source, status=HoldStatus.WAITING,
+            contact_email=patron.contact_email, placed_at=now - timedelta(days=days_ago),
+        )
+
+    hanako, taro = patrons[0], patrons[1]
+    single_copy = [t for t in titles if len(items[t.id]) == 1 and items[t.id][0].loanable]
+    # 花子: one loan due in a week (renewable), one renewed already, one overdue.
+    await lend(hanako, titles[0], 7)
+    await lend(hanako, titles[5], 20, renewed=1)
+    await lend(hanako, single_copy[10], 16)
+    # 太郎 has a single-copy title that 花子 and two others wait for, so 太郎 cannot renew.
+    target = single_copy[3]
+    await lend(taro, target, 3)
+    await hold(hanako, target, 2)
+    await hold(patrons[4], target, 1)
+    await hold(patrons[5], target, 0, HoldSource.COUNTER)
+    # Other patrons borrow a spread of titles, some with queues.
+    others = patrons[3:]
+    for n, title in enumerate(single_copy[20:80]):
+        borrower = others[n % len(others)]
+        await lend(borrower, title, rng.randint(0, 13))
+        if n % 4 == 0:
+            waiting = others[(n + 5) % len(others)]
+            if waiting.id != borrower.id:
+                await hold(waiting, title, rng.randint(0, 5))

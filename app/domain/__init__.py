@@ -1,0 +1,1 @@
+"""The library's rules: one module per domain concept, no GraphQL here."""

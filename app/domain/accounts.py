@@ -1,0 +1,279 @@
+"""Patron and staff accounts: login, password registration (also the forgotten-password path),
+password change, counter registration of patrons (ログイン・新規パスワード登録・パスワード変更)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Sequence
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.domain import sessions, throttle
+from app.domain.deps import Deps
+from app.domain.errors import DomainError, ErrorCode, Validator
+from app.domain.normalize import digits_only, is_katakana_name, kana_name
+from app.domain.security import new_token, token_hash
+from app.models import OneTimeToken, Patron, Session, Staff
+from app.models.enums import StaffRole, TokenPurpose
+
+_CARD_NUMBER = re.compile(r"^10\d{7}$")
+_PASSWORD = re.compile(r"^[A-Za-z0-9]{4,8}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+STAFF_PASSWORD_MIN = 10
+
+
+@dataclass
+class Ticket:
+    """A registration ticket (shown once) and when it stops working."""
+
+    token: str
+    expires_at: datetime
+
+
+@dataclass
+class LoggedIn:
+    """A successful login: the account and the new session token (shown once)."""
+
+    token: str
+    patron: Patron | None = None
+    staff: Staff | None = None
+
+
+# --- input rules -------------------------------------------------------------------------
+
+
+def parse_card_number(raw: str, v: Validator, field: str = "card_number") -> str:
+    """9 half-width digits starting with 10 (full-width digits and spaces are forgiven)."""
+    card = digits_only(raw or "")
+    if not _CARD_NUMBER.match(card):
+        v.add(ErrorCode.INVALID_CARD_NUMBER, field)
+    return card
+
+
+def check_new_password(password: str, confirmation: str, v: Validator,
+                       field: str = "password", confirmation_field: str = "password_confirmation") -> None:
+    """4–8 half-width alphanumerics, typed twice."""
+    if not _PASSWORD.match(password or ""):
+        v.add(ErrorCode.INVALID_PASSWORD, field)
+    elif password != confirmation:
+        v.add(ErrorCode.PASSWORD_MISMATCH, confirmation_field)
+
+
+def parse_name_kana(raw: str, v: Validator, field: str = "name_kana") -> str:
+    """A name in katakana; hiragana, half-width kana and spaces are accepted and normalised."""
+    name = kana_name(raw or "")
+    if not name or len(name) > 100 or not is_katakana_name(name):
+        v.add(ErrorCode.INVALID_NAME_KANA, field)
+    return name
+
+
+def parse_birth_date(raw: str, today: date, v: Validator, field: str = "birth_date") -> date | None:
+    """YYYYMMDD (西暦), a real date, not in the future."""
+    text = digits_only(raw or "")
+    if not re.fullmatch(r"\d{8}", text):
+        v.add(ErrorCode.INVALID_BIRTH_DATE, field)
+        return None
+    try:
+        born = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        v.add(ErrorCode.INVALID_BIRTH_DATE, field)
+        return None
+    if born > today or born.year < 1900:
+        v.add(ErrorCode.INVALID_BIRTH_DATE, field)
+        return None
+    return born
+
+
+def parse_phone(parts: Sequence[str], v: Validator, field: str = "phone") -> str:
+    """A phone number typed in three parts (092-942-1151): digits only, 10 or 11 in all."""
+    cleaned = [digits_only(p or "") for p in parts]
+    joined = "".join(cleaned)
+    if (
+        len(cleaned) != 3
+        or not all(p.isdigit() and p.isascii() for p in cleaned)
+        or not 10 <= len(joined) <= 11
+    ):
+        v.add(ErrorCode.INVALID_PHONE, field)
+    return joined
+
+
+# --- patrons -----------------------------------------------------------------------------
+
+
+async def login(deps: Deps, card_number: str, password: str, address: str) -> LoggedIn:
+    """Log a patron in with card number and password, behind the per-card and per-address throttle."""
+    v = Validator()
+    card = parse_card_number(card_number, v)
+    if not _PASSWORD.match(password or ""):
+        v.add(ErrorCode.INVALID_PASSWORD, "password")
+    v.check()
+    keys = (throttle.Key(throttle.Scope.LOGIN_CARD, card), throttle.Key(throttle.Scope.LOGIN_ADDRESS, address))
+    await throttle.reserve(deps, *keys)
+    patron = await Patron.get_or_none(card_number=card)
+    # An unknown card is checked against a dummy hash: same answer, same time.
+    if not await deps.hasher.verify(patron.password_hash if patron else None, password):
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS)
+    assert patron is not None
+    await throttle.succeeded(deps, *keys)
+    if not patron.is_active:
+        raise DomainError(ErrorCode.PATRON_INACTIVE)
+    return LoggedIn(token=await sessions.start(deps, patron=patron), patron=patron)
+
+
+async def verify_identity(deps: Deps, card_number: str, name_kana: str, birth_date: str,
+                          phone: Sequence[str], address: str) -> Ticket:
+    """Step 1 of password registration: compare with what the counter registered; return a ticket."""
+    v = Validator()
+    card = parse_card_number(card_number, v)
+    name = parse_name_kana(name_kana, v)
+    born = parse_birth_date(birth_date, deps.today(), v)
+    phone_digits = parse_phone(phone, v)
+    v.check()
+    keys = (
+        throttle.Key(throttle.Scope.IDENTITY_CARD, card),
+        throttle.Key(throttle.Scope.IDENTITY_ADDRESS, address),
+    )
+    await throttle.reserve(deps, *keys)
+    patron = await Patron.get_or_none(card_number=card)
+    matches = (
+        patron is not None
+        and patron.is_active
+        and patron.name_kana == name
+        and patron.birth_date == born
+        and patron.phone == phone_digits
+    )
+    if not matches:
+        # One answer for every mismatch: never say which field was wrong.
+        raise DomainError(ErrorCode.IDENTITY_NOT_VERIFIED)
+    assert patron is not None
+    await throttle.succeeded(deps, *keys)
+    ticket = Ticket(new_token(), deps.now() + timedelta(minutes=deps.settings.registration_ticket_minutes))
+    now = deps.now()
+    async with in_transaction():
+        await OneTimeToken.filter(
+            patron_id=patron.id, purpose=TokenPurpose.REGISTRATION, used_at=None, revoked_at=None
+        ).update(revoked_at=now)
+        await OneTimeToken.create(
+            token_hash=token_hash(ticket.token),
+            purpose=TokenPurpose.REGISTRATION,
+            patron=patron,
+            created_at=now,
+            expires_at=ticket.expires_at,
+        )
+    return ticket
+
+
+async def register_password(deps: Deps, ticket: str, password: str, confirmation: str) -> LoggedIn:
+    """Step 2: set the password with a valid ticket. Ends every earlier session of the patron."""
+    v = Validator()
+    check_new_password(password, confirmation, v)
+    v.check()
+    new_hash = await deps.hasher.hash(password)
+    now = deps.now()
+    async with in_transaction():
+        token = await OneTimeToken.get_or_none(
+            token_hash=token_hash(ticket or ""), purpose=TokenPurpose.REGISTRATION
+        )
+        usable = token is not None and token.used_at is None and token.revoked_at is None
+        if not usable or token.expires_at <= now:
+            raise DomainError(ErrorCode.INVALID_TICKET, "ticket")
+        # Conditional update: of two racing requests with one ticket, only one wins.
+        claimed = await OneTimeToken.filter(id=token.id, used_at=None).update(used_at=now)
+        if claimed != 1:
+            raise DomainError(ErrorCode.INVALID_TICKET, "ticket")
+        await Patron.filter(id=token.patron_id).update(
+            password_hash=new_hash, password_set_at=now, updated_at=now
+        )
+        await sessions.end_all_for_patron(token.patron_id)
+        patron = await Patron.get(id=token.patron_id)
+        session_token = await sessions.start(deps, patron=patron)
+    return LoggedIn(token=session_token, patron=patron)
+
+
+async def change_password(deps: Deps, session: Session, current: str, new: str,
+                          confirmation: str, address: str) -> Patron:
+    """Change the password (旧・新・再入力). The other sessions of the patron end."""
+    patron = session.patron
+    assert patron is not None
+    v = Validator()
+    if not current:
+        v.add(ErrorCode.INVALID_CREDENTIALS, "current_password")
+    check_new_password(new, confirmation, v, "new_password", "new_password_confirmation")
+    if new and new == current:
+        v.add(ErrorCode.PASSWORD_UNCHANGED, "new_password")
+    v.check()
+    # Guessing the current password in a borrowed session is throttled like a login.
+    keys = (
+        throttle.Key(throttle.Scope.LOGIN_CARD, patron.card_number),
+        throttle.Key(throttle.Scope.LOGIN_ADDRESS, address),
+    )
+    await throttle.reserve(deps, *keys)
+    if not await deps.hasher.verify(patron.password_hash, current):
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "current_password")
+    await throttle.succeeded(deps, *keys)
+    new_hash = await deps.hasher.hash(new)
+    now = deps.now()
+    async with in_transaction():
+        await Patron.filter(id=patron.id).update(password_hash=new_hash, password_set_at=now, updated_at=now)
+        await sessions.end_all_for_patron(patron.id, keep_session_id=session.id)
+    patron.password_hash, patron.password_set_at = new_hash, now
+    return patron
+
+
+async def register_patron(deps: Deps, card_number: str, name_kana: str, birth_date: str,
+                          phone: Sequence[str]) -> Patron:
+    """Counter registration of a new patron (staff only; identity was checked in person)."""
+    v = Validator()
+    card = parse_card_number(card_number, v)
+    name = parse_name_kana(name_kana, v)
+    born = parse_birth_date(birth_date, deps.today(), v)
+    phone_digits = parse_phone(phone, v)
+    v.check()
+    now = deps.now()
+    try:
+        return await Patron.create(
+            card_number=card, name_kana=name, birth_date=born, phone=phone_digits,
+            created_at=now, updated_at=now,
+        )
+    except IntegrityError:
+        raise DomainError(ErrorCode.CARD_NUMBER_TAKEN, "card_number") from None
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+async def staff_login(deps: Deps, username: str, password: str, address: str) -> LoggedIn:
+    """Log a staff member in; throttled per username and per address like patrons."""
+    name = (username or "").strip()
+    keys = (throttle.Key(throttle.Scope.STAFF_USER, name.lower()), throttle.Key(throttle.Scope.STAFF_ADDRESS, address))
+    await throttle.reserve(deps, *keys)
+    staff = await Staff.get_or_none(username=name) if _USERNAME.match(name) else None
+    if not await deps.hasher.verify(staff.password_hash if staff else None, password or ""):
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS)
+    assert staff is not None
+    await throttle.succeeded(deps, *keys)
+    if not staff.is_active:
+        raise DomainError(ErrorCode.FORBIDDEN)
+    return LoggedIn(token=await sessions.start(deps, staff=staff), staff=staff)
+
+
+async def create_staff(deps: Deps, username: str, password: str, *, role: StaffRole = StaffRole.DESK,
+                       display_name: str = "") -> Staff:
+    """Create a staff account (from the CLI). Staff passwords are at least 10 characters."""
+    v = Validator()
+    name = (username or "").strip()
+    if not _USERNAME.match(name):
+        v.add(ErrorCode.INVALID_USERNAME, "username")
+    if len(password or "") < STAFF_PASSWORD_MIN:
+        v.add(ErrorCode.WEAK_PASSWORD, "password", min=STAFF_PASSWORD_MIN)
+    v.check()
+    try:
+        return await Staff.create(
+            username=name, display_name=display_name or name, role=role,
+            password_hash=await deps.hasher.hash(password), created_at=deps.now(),
+        )
+    except IntegrityError:
+        raise DomainError(ErrorCode.USERNAME_TAKEN, "username") from None

@@ -1,0 +1,76 @@
+"""The Japanese message for every error code: the single catalogue, nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.errors import ErrorCode, Failure
+
+MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_INPUT: "入力内容に誤りがあります。",
+    ErrorCode.NOT_AUTHENTICATED: "ログインしてください。",
+    ErrorCode.FORBIDDEN: "この操作を行う権限がありません。",
+    ErrorCode.NOT_FOUND: "対象が見つかりません。",
+    ErrorCode.RATE_LIMITED: "試行回数が上限に達しました。しばらく時間をおいてから、もう一度お試しください。",
+    ErrorCode.INVALID_CREDENTIALS: "利用者番号またはパスワードが正しくありません。",
+    ErrorCode.INVALID_CARD_NUMBER: "利用者番号は「10」で始まる半角数字9桁で入力してください。",
+    ErrorCode.INVALID_PASSWORD: "パスワードは半角英数字4～8文字で入力してください。",
+    ErrorCode.WEAK_PASSWORD: "職員のパスワードは{min}文字以上にしてください。",
+    ErrorCode.PASSWORD_MISMATCH: "パスワードと再入力が一致しません。",
+    ErrorCode.PASSWORD_UNCHANGED: "新しいパスワードが現在のパスワードと同じです。",
+    ErrorCode.INVALID_NAME_KANA: "氏名は全角カナで入力してください。",
+    ErrorCode.INVALID_BIRTH_DATE: "生年月日は西暦・半角数字8桁（例：20090301）で、正しい日付を入力してください。",
+    ErrorCode.INVALID_PHONE: "電話番号は半角数字で、3つの欄に分けて入力してください。",
+    ErrorCode.IDENTITY_NOT_VERIFIED: "入力された利用者情報を確認できませんでした。内容をお確かめのうえ、もう一度入力してください。",
+    ErrorCode.INVALID_TICKET: "本人確認の有効期限が切れたか、すでに使用されています。最初からやり直してください。",
+    ErrorCode.CARD_NUMBER_TAKEN: "この利用者番号はすでに登録されています。",
+    ErrorCode.INVALID_USERNAME: "ユーザー名は半角英数字・記号（._-）3～64文字で入力してください。",
+    ErrorCode.USERNAME_TAKEN: "このユーザー名はすでに使われています。",
+    ErrorCode.LOAN_OVERDUE: "返却期限を過ぎているため延長できません。",
+    ErrorCode.RENEWAL_LIMIT_REACHED: "延長は1回までです。この資料はすでに延長済みです。",
+    ErrorCode.RENEWAL_BLOCKED_BY_HOLD: "次の予約があるため延長できません。",
+    ErrorCode.HOLD_LIMIT_REACHED: "予約できるのは図書・雑誌あわせて{limit}冊までです。",
+    ErrorCode.TITLE_AVAILABLE_ON_SHELF: "この資料は貸出可能です。予約せずに図書館でお借りください。",
+    ErrorCode.TITLE_NOT_OWNED: "この資料は図書館が所蔵していないため、Web予約できません。",
+    ErrorCode.ALREADY_HELD: "この資料はすでに予約しています。",
+    ErrorCode.ALREADY_ON_LOAN: "この資料は現在お借りになっています。",
+    ErrorCode.NO_CONTACT_EMAIL: "予約のご連絡はメールのみです。先にメールアドレスを登録してください。",
+    ErrorCode.HOLD_NOT_CANCELLABLE: "この予約は取り消しできません。",
+    ErrorCode.ALREADY_IN_CART: "この資料はすでに予約カートに入っています。",
+    ErrorCode.ITEM_NOT_AVAILABLE: "この資料は貸出できる状態ではありません。",
+    ErrorCode.ITEM_HELD_FOR_ANOTHER_PATRON: "この資料は他の利用者の予約のために取り置かれています。",
+    ErrorCode.ITEM_NOT_ON_LOAN: "この資料は貸出中ではありません。",
+    ErrorCode.PATRON_INACTIVE: "この利用者カードは現在ご利用いただけません。カウンターにお問い合わせください。",
+    ErrorCode.EMAIL_REQUIRED: "メールアドレスを入力してください。",
+    ErrorCode.EMAIL_FULL_WIDTH: "メールアドレスに全角文字が含まれています。半角で入力してください。",
+    ErrorCode.EMAIL_HAS_SPACE: "メールアドレスに空白が含まれています。",
+    ErrorCode.EMAIL_MISSING_AT: "メールアドレスに「@」（アットマーク）がありません。",
+    ErrorCode.EMAIL_COMMA: "メールアドレスに「,」（カンマ）が含まれています。「.」（ドット）の誤りではありませんか。",
+    ErrorCode.EMAIL_CONSECUTIVE_DOTS: "メールアドレスに「.」（ドット）が連続しています。このアドレスにはメールが届かないことがあります。",
+    ErrorCode.EMAIL_DOT_BEFORE_AT: "「@」の直前に「.」（ドット）があります。このアドレスにはメールが届かないことがあります。",
+    ErrorCode.EMAIL_MISSING_DOMAIN_DOT: "「@」の後ろ（ドメイン）に「.」（ドット）がありません。",
+    ErrorCode.EMAIL_INVALID: "メールアドレスの形式が正しくありません。",
+    ErrorCode.EMAIL_UNCHANGED: "現在登録されているメールアドレスと同じです。",
+    ErrorCode.INVALID_TOKEN: "このURLは無効です。お手数ですが、もう一度メールアドレスの変更を行ってください。",
+    ErrorCode.TOKEN_EXPIRED: "このURLは有効期限が切れています。お手数ですが、もう一度メールアドレスの変更を行ってください。",
+    ErrorCode.NO_EMAIL: "メールアドレスが登録されていません。",
+    ErrorCode.NAME_REQUIRED: "名前を入力してください。",
+    ErrorCode.NAME_TOO_LONG: "名前は{max}文字以内で入力してください。",
+    ErrorCode.NAME_TAKEN: "同じ名前の本棚がすでにあります。",
+    ErrorCode.LIMIT_REACHED: "登録できる上限（{limit}件）に達しています。",
+    ErrorCode.INVALID_GOAL: "目標冊数は1～{max}の数で入力してください。",
+    ErrorCode.INVALID_PERIOD: "期間の開始日は終了日より前の日付にしてください。",
+}
+
+
+def message_for(failure: Failure) -> str:
+    """The Japanese message of a failure, with its parameters filled in."""
+    template = MESSAGES.get(failure.code, MESSAGES[ErrorCode.INVALID_INPUT])
+    params: dict[str, Any] = failure.params
+    try:
+        text = template.format(**params)
+    except (KeyError, IndexError):
+        text = template
+    if suggestion := params.get("suggestion"):
+        text += f"（もしかして：{suggestion}）"
+    return text

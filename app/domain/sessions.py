@@ -1,0 +1,67 @@
+"""Server-side sessions: the client holds an opaque token, the database only its hash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.domain.deps import Deps
+from app.domain.security import new_token, token_hash
+from app.models import Patron, Session, Staff
+from app.models.enums import SessionKind
+
+# last_seen_at is written at most this often, so a busy session costs no write per request.
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+async def start(deps: Deps, *, patron: Patron | None = None, staff: Staff | None = None) -> str:
+    """Open a session for a patron or a staff member and return its token (shown once)."""
+    assert (patron is None) != (staff is None)
+    token = new_token()
+    now = deps.now()
+    await Session.create(
+        token_hash=token_hash(token),
+        kind=SessionKind.PATRON if patron else SessionKind.STAFF,
+        patron=patron,
+        staff=staff,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=deps.settings.session_max_hours),
+    )
+    return token
+
+
+async def resolve(deps: Deps, token: str) -> Session | None:
+    """The live session for a token (with its patron or staff loaded), or None."""
+    if not token or len(token) > 200:
+        return None
+    session = (
+        await Session.filter(token_hash=token_hash(token))
+        .select_related("patron", "staff")
+        .first()
+    )
+    if session is None:
+        return None
+    now = deps.now()
+    idle_limit = timedelta(minutes=deps.settings.session_idle_minutes)
+    account = session.patron if session.kind is SessionKind.PATRON else session.staff
+    if session.expires_at <= now or session.last_seen_at + idle_limit <= now or account is None:
+        await Session.filter(id=session.id).delete()
+        return None
+    if not account.is_active:
+        return None
+    if now - session.last_seen_at >= _TOUCH_EVERY:
+        session.last_seen_at = now
+        await Session.filter(id=session.id).update(last_seen_at=now)
+    return session
+
+
+async def end(session_id: int) -> None:
+    await Session.filter(id=session_id).delete()
+
+
+async def end_all_for_patron(patron_id: int, *, keep_session_id: int | None = None) -> None:
+    """End every session of a patron (password registered or changed), except maybe the current one."""
+    query = Session.filter(patron_id=patron_id)
+    if keep_session_id is not None:
+        query = query.exclude(id=keep_session_id)
+    await query.delete()

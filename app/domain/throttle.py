@@ -1,0 +1,99 @@
+"""Throttling of password and identity guesses, per card number and per client address.
+
+Every attempt is counted *before* the password is checked, inside a transaction that locks
+the counter row, so a burst of parallel guesses cannot slip past the limit. A success forgets
+the card's counter and gives back the address's attempt. Lockouts end by time alone.
+Keys are stored as HMAC digests: the table never holds card numbers or IP addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.domain.deps import Deps
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.security import keyed_digest
+from app.models import AuthThrottle
+
+
+class Scope(str, Enum):
+    LOGIN_CARD = "login_card"
+    LOGIN_ADDRESS = "login_address"
+    IDENTITY_CARD = "identity_card"
+    IDENTITY_ADDRESS = "identity_address"
+    STAFF_USER = "staff_user"
+    STAFF_ADDRESS = "staff_address"
+
+
+_PER_ADDRESS = {Scope.LOGIN_ADDRESS, Scope.IDENTITY_ADDRESS, Scope.STAFF_ADDRESS}
+
+
+@dataclass(frozen=True)
+class Key:
+    scope: Scope
+    value: str
+
+
+def _limit(deps: Deps, scope: Scope) -> int:
+    s = deps.settings
+    return s.throttle_ip_failures if scope in _PER_ADDRESS else s.throttle_card_failures
+
+
+def _digest(deps: Deps, key: Key) -> str:
+    return keyed_digest(deps.settings.secret_key, f"{key.scope.value}:{key.value}")
+
+
+async def reserve(deps: Deps, *keys: Key) -> None:
+    """Count one attempt on every key, or raise RATE_LIMITED (counting nothing) if one is locked."""
+    now = deps.now()
+    window = timedelta(minutes=deps.settings.throttle_window_minutes)
+    lock = timedelta(minutes=deps.settings.throttle_lock_minutes)
+    for key in keys:
+        await _ensure_row(deps, key)
+    async with in_transaction():
+        rows = []
+        for key in keys:
+            row = await AuthThrottle.select_for_update().get(scope=key.scope.value, key=_digest(deps, key))
+            if row.locked_until is not None and row.locked_until > now:
+                raise DomainError(ErrorCode.RATE_LIMITED)
+            rows.append((key, row))
+        for key, row in rows:
+            if row.window_started_at <= now - window:
+                row.failures, row.window_started_at, row.locked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= _limit(deps, key.scope):
+                row.locked_until = now + lock
+            await row.save(update_fields=["failures", "window_started_at", "locked_until"])
+
+
+async def succeeded(deps: Deps, *keys: Key) -> None:
+    """After a correct answer: forget a card's failures, give back an address's attempt."""
+    async with in_transaction():
+        for key in keys:
+            digest = _digest(deps, key)
+            if key.scope in _PER_ADDRESS:
+                row = await AuthThrottle.select_for_update().get_or_none(scope=key.scope.value, key=digest)
+                if row is not None and row.failures > 0:
+                    row.failures -= 1
+                    if row.failures < _limit(deps, key.scope):
+                        row.locked_until = None
+                    await row.save(update_fields=["failures", "locked_until"])
+            else:
+                await AuthThrottle.filter(scope=key.scope.value, key=digest).delete()
+
+
+async def _ensure_row(deps: Deps, key: Key) -> None:
+    digest = _digest(deps, key)
+    if await AuthThrottle.exists(scope=key.scope.value, key=digest):
+        return
+    try:
+        await AuthThrottle.create(
+            scope=key.scope.value, key=digest, failures=0, window_started_at=deps.now()
+        )
+    except IntegrityError:
+        pass  # created by a concurrent attempt: fine

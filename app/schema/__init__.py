@@ -1,0 +1,51 @@
+"""The GraphQL schema: thin types and resolvers per domain, merged into one Query and Mutation.
+
+`schema` is the exported object (`strawberry export-schema app.schema:schema`); the app builds
+its own with `build_schema(settings)` so limits and production switches follow the settings.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from app.schema.accounts import AccountsMutation, AccountsQuery
+from app.schema.catalog import Item, Title
+from app.settings import Settings
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Fetch any object by its global ID (null if unknown or not yours).")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        try:
+            global_id = relay.GlobalID.from_id(id)
+        except Exception:  # noqa: BLE001 - a malformed id names nothing
+            return None
+        if info.schema.get_type_by_name(global_id.type_name) is None:
+            return None
+        return await global_id.resolve_node(info, required=False)
+
+
+Query = merge_types("Query", (NodeQuery, AccountsQuery))
+Mutation = merge_types("Mutation", (AccountsMutation,))
+
+# Types reachable only through `node(id:)` must be listed so they appear in the schema.
+_NODE_TYPES = [Title, Item]
+
+
+def build_schema(settings: Settings | None = None,
+                 extensions: list[type[SchemaExtension] | SchemaExtension] | None = None) -> strawberry.Schema:
+    """The schema with the extensions these settings call for."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=_NODE_TYPES,
+        extensions=list(extensions or []),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,276 @@
+"""Accounts in GraphQL: `viewer`, login and logout, password registration and change, staff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.domain import accounts, sessions
+from app.domain.accounts import LoggedIn
+from app.models import Patron as PatronModel
+from app.models import Staff as StaffModel
+from app.models.enums import StaffRole
+from app.schema.context import Context
+from app.schema.errors import Payload, handle_user_errors
+from app.schema.base import load_nodes
+
+StaffRoleEnum = strawberry.enum(StaffRole, name="StaffRole")
+
+
+@strawberry.type(description="How the patron wants to be told things.")
+class NotificationSettings:
+    due_date_reminder: bool = strawberry.field(description="Send the 返却日メール before the due date.")
+
+
+@strawberry.type(name="Patron", description="A patron (利用者). `viewer` is the logged-in one.")
+class Patron(relay.Node):
+    id: relay.NodeID[int]
+    card_number: str = strawberry.field(description="利用者番号 (9 digits beginning with 10).")
+    name_kana: str = strawberry.field(description="Name in full-width katakana, as registered.")
+    email: str | None = strawberry.field(description="Registered, confirmed e-mail address.")
+    contact_email: str | None = strawberry.field(description="Address that notices go to.")
+    pending_email: str | None = strawberry.field(
+        description="New address waiting for confirmation through the link sent to it."
+    )
+    reading_history_enabled: bool = strawberry.field(
+        description="True once the patron has opted in to keeping a loan history (借りた本の履歴)."
+    )
+    notification_settings: NotificationSettings
+    model: strawberry.Private[PatronModel]
+
+    @classmethod
+    def from_model(cls, m: PatronModel) -> Patron:
+        return cls(
+            id=m.id, card_number=m.card_number, name_kana=m.name_kana, email=m.email,
+            contact_email=m.contact_email, pending_email=m.pending_email,
+            reading_history_enabled=m.reading_history_enabled_at is not None,
+            notification_settings=NotificationSettings(due_date_reminder=m.notify_due_reminder),
+            model=m,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        # A patron is visible to that patron and to staff, nobody else.
+        viewer = await info.context.patron()
+        staff = await info.context.staff()
+        return await load_nodes(
+            PatronModel, node_ids, cls.from_model,
+            visible=lambda row: staff is not None or (viewer is not None and viewer.id == row.id),
+        )
+
+
+@strawberry.type(name="Staff", description="A staff account at the circulation desk.")
+class Staff(relay.Node):
+    id: relay.NodeID[int]
+    username: str
+    display_name: str
+    role: StaffRoleEnum  # type: ignore[valid-type]
+
+    @classmethod
+    def from_model(cls, m: StaffModel) -> Staff:
+        return cls(id=m.id, username=m.username, display_name=m.display_name, role=m.role)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        staff = await info.context.staff()
+        return await load_nodes(StaffModel, node_ids, cls.from_model, visible=lambda row: staff is not None)
+
+
+# --- inputs and payloads -------------------------------------------------------------------
+
+_ISSUE_TOKEN = strawberry.field(
+    default=False,
+    description="Return the session token in the payload (for non-browser clients, sent back as "
+    "`Authorization: Bearer`) instead of setting the HttpOnly session cookie.",
+)
+
+
+@strawberry.input
+class LoginInput:
+    card_number: str = strawberry.field(description="利用者番号: 9 half-width digits beginning with 10.")
+    password: str = strawberry.field(description="4–8 half-width alphanumerics.")
+    issue_token: bool = _ISSUE_TOKEN
+
+
+@strawberry.type
+class LoginPayload(Payload):
+    patron: Patron | None = None
+    token: str | None = strawberry.field(default=None, description="Only when `issueToken` was true.")
+
+
+@strawberry.input
+class LogoutInput:
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class LogoutPayload(Payload):
+    logged_out: bool = False
+
+
+@strawberry.input(description="Step 1 of 新規パスワード登録: prove who you are.")
+class VerifyPatronIdentityInput:
+    card_number: str
+    name_kana: str = strawberry.field(description="Full-width katakana; hiragana and half-width kana are accepted.")
+    birth_date: str = strawberry.field(description="西暦 YYYYMMDD, e.g. 20090301.")
+    phone: list[str] = strawberry.field(description="The phone number in its three parts, e.g. [\"092\", \"942\", \"1151\"].")
+
+
+@strawberry.type
+class VerifyPatronIdentityPayload(Payload):
+    ticket: str | None = strawberry.field(default=None, description="Short-lived ticket for `registerPassword`.")
+    expires_at: datetime | None = None
+
+
+@strawberry.input(description="Step 2 of 新規パスワード登録 (also the forgotten-password path).")
+class RegisterPasswordInput:
+    ticket: str
+    password: str
+    password_confirmation: str
+    issue_token: bool = _ISSUE_TOKEN
+
+
+@strawberry.type
+class RegisterPasswordPayload(Payload):
+    patron: Patron | None = None
+    token: str | None = None
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+    new_password_confirmation: str
+
+
+@strawberry.type
+class ChangePasswordPayload(Payload):
+    patron: Patron | None = None
+
+
+@strawberry.input
+class StaffLoginInput:
+    username: str
+    password: str
+    issue_token: bool = _ISSUE_TOKEN
+
+
+@strawberry.type
+class StaffLoginPayload(Payload):
+    staff: Staff | None = None
+    token: str | None = None
+
+
+@strawberry.input(description="Counter registration of a patron (staff only).")
+class RegisterPatronInput:
+    card_number: str
+    name_kana: str
+    birth_date: str
+    phone: list[str]
+
+
+@strawberry.type
+class RegisterPatronPayload(Payload):
+    patron: Patron | None = None
+
+
+def _deliver_token(ctx: Context, logged_in: LoggedIn, issue_token: bool) -> str | None:
+    """Hand the new session to the client: in the payload (API clients) or as a cookie."""
+    ctx.forget_session()
+    if issue_token:
+        return logged_in.token
+    ctx.set_session_cookie(logged_in.token)
+    return None
+
+
+# --- root fields ---------------------------------------------------------------------------
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(description="The logged-in patron; null for guests (こんにちは ゲストさん) and staff.")
+    async def viewer(self, info: Info[Context, None]) -> Patron | None:
+        patron = await info.context.patron()
+        return Patron.from_model(patron) if patron else None
+
+    @strawberry.field(description="The logged-in staff member; null otherwise.")
+    async def current_staff(self, info: Info[Context, None]) -> Staff | None:
+        staff = await info.context.staff()
+        return Staff.from_model(staff) if staff else None
+
+
+@strawberry.type
+class AccountsMutation:
+    @strawberry.mutation(description="Log a patron in (ログイン).")
+    @handle_user_errors(LoginPayload)
+    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
+        ctx = info.context
+        result = await accounts.login(ctx.deps, input.card_number, input.password, ctx.client_address)
+        token = _deliver_token(ctx, result, input.issue_token)
+        return LoginPayload(patron=Patron.from_model(result.patron), token=token)
+
+    @strawberry.mutation(description="End the current session (ログアウト).")
+    @handle_user_errors(LogoutPayload)
+    async def logout(self, info: Info[Context, None], input: LogoutInput) -> LogoutPayload:
+        ctx = info.context
+        session = await ctx.session()
+        if session is not None:
+            await sessions.end(session.id)
+        ctx.forget_session()
+        ctx.clear_session_cookie()
+        return LogoutPayload(logged_out=session is not None)
+
+    @strawberry.mutation(description="新規パスワード登録 step 1: check identity, get a registration ticket.")
+    @handle_user_errors(VerifyPatronIdentityPayload)
+    async def verify_patron_identity(
+        self, info: Info[Context, None], input: VerifyPatronIdentityInput
+    ) -> VerifyPatronIdentityPayload:
+        ctx = info.context
+        ticket = await accounts.verify_identity(
+            ctx.deps, input.card_number, input.name_kana, input.birth_date, input.phone, ctx.client_address
+        )
+        return VerifyPatronIdentityPayload(ticket=ticket.token, expires_at=ticket.expires_at)
+
+    @strawberry.mutation(description="新規パスワード登録 step 2: set the password; ends older sessions and logs in.")
+    @handle_user_errors(RegisterPasswordPayload)
+    async def register_password(
+        self, info: Info[Context, None], input: RegisterPasswordInput
+    ) -> RegisterPasswordPayload:
+        ctx = info.context
+        result = await accounts.register_password(
+            ctx.deps, input.ticket, input.password, input.password_confirmation
+        )
+        token = _deliver_token(ctx, result, input.issue_token)
+        return RegisterPasswordPayload(patron=Patron.from_model(result.patron), token=token)
+
+    @strawberry.mutation(description="パスワード変更: current password, new twice. Other sessions end.")
+    @handle_user_errors(ChangePasswordPayload)
+    async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> ChangePasswordPayload:
+        ctx = info.context
+        await ctx.require_patron()
+        patron = await accounts.change_password(
+            ctx.deps, await ctx.session(), input.current_password, input.new_password,
+            input.new_password_confirmation, ctx.client_address,
+        )
+        return ChangePasswordPayload(patron=Patron.from_model(patron))
+
+    @strawberry.mutation(description="Log a staff member in.")
+    @handle_user_errors(StaffLoginPayload)
+    async def staff_login(self, info: Info[Context, None], input: StaffLoginInput) -> StaffLoginPayload:
+        ctx = info.context
+        result = await accounts.staff_login(ctx.deps, input.username, input.password, ctx.client_address)
+        token = _deliver_token(ctx, result, input.issue_token)
+        return StaffLoginPayload(staff=Staff.from_model(result.staff), token=token)
+
+    @strawberry.mutation(description="Register a patron at the counter (staff only).")
+    @handle_user_errors(RegisterPatronPayload)
+    async def register_patron(self, info: Info[Context, None], input: RegisterPatronInput) -> RegisterPatronPayload:
+        await info.context.require_staff()
+        patron = await accounts.register_patron(
+            info.context.deps, input.card_number, input.name_kana, input.birth_date, input.phone
+        )
+        return RegisterPatronPayload(patron=Patron.from_model(patron))

@@ -1,0 +1,107 @@
+"""Shared GraphQL plumbing: Relay cursor connections paged in the database, node loading, IDs."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Generic, Iterable, Sequence, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+
+NodeType = TypeVar("NodeType")
+
+DEFAULT_PAGE_SIZE = 20
+_CURSOR_PREFIX = "arrayconnection"
+
+
+@strawberry.type(description="A page of a list that can grow, with Relay cursors.")
+class Connection(relay.Connection[NodeType], Generic[NodeType]):
+    _total: strawberry.Private[Callable[[], Awaitable[int]] | int]
+
+    @strawberry.field(description="Number of items in the whole list (counted only when asked).")
+    async def total_count(self) -> int:
+        if callable(self._total):
+            self._total = await self._total()
+        return self._total
+
+
+@strawberry.type
+class Edge(relay.Edge[NodeType], Generic[NodeType]):
+    pass
+
+
+class Page:
+    """The slice a `first`/`after` pair asks for: offset and limit (capped by the settings)."""
+
+    def __init__(self, first: int | None, after: str | None, max_size: int) -> None:
+        if first is not None and first < 0:
+            raise GraphQLError("Argument 'first' must be a non-negative integer.")
+        self.limit = min(DEFAULT_PAGE_SIZE if first is None else first, max_size)
+        self.offset = 0
+        if after:
+            try:
+                prefix, value = relay.from_base64(after)
+                if prefix != _CURSOR_PREFIX:
+                    raise ValueError(prefix)
+                self.offset = int(value) + 1
+            except (ValueError, TypeError):
+                raise GraphQLError("Argument 'after' is not a valid cursor.") from None
+            if self.offset < 1:
+                raise GraphQLError("Argument 'after' is not a valid cursor.")
+
+    def connection(self, rows: Sequence[Any], total: Callable[[], Awaitable[int]] | int,
+                   node: Callable[[Any], NodeType] = lambda row: row) -> Connection[NodeType]:
+        """Build a connection from `rows`, fetched with `limit + 1` to know if a next page exists."""
+        has_next = len(rows) > self.limit
+        edges = [
+            Edge(node=node(row), cursor=relay.to_base64(_CURSOR_PREFIX, self.offset + i))
+            for i, row in enumerate(rows[: self.limit])
+        ]
+        return Connection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=has_next,
+                has_previous_page=self.offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            _total=total,
+        )
+
+    def slice(self, items: Sequence[Any]) -> Sequence[Any]:
+        """Rows of an in-memory list for this page (plus one, to detect a next page)."""
+        return items[self.offset : self.offset + self.limit + 1]
+
+
+def connection_of(items: Sequence[Any], first: int | None, after: str | None, max_size: int,
+                  node: Callable[[Any], NodeType] = lambda row: row) -> Connection[NodeType]:
+    """A connection over a list already in memory (short lists such as a patron's loans)."""
+    page = Page(first, after, max_size)
+    return page.connection(page.slice(items), len(items), node)
+
+
+def decode_global_id(value: str | relay.GlobalID, type_name: str) -> int | None:
+    """The integer id inside a global ID of the given type, or None if it is not one."""
+    try:
+        gid = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
+    except Exception:  # noqa: BLE001 - any malformed id is simply "not found"
+        return None
+    if gid.type_name != type_name:
+        return None
+    try:
+        return int(gid.node_id)
+    except ValueError:
+        return None
+
+
+async def load_nodes(model: Any, node_ids: Iterable[str], build: Callable[[Any], Any],
+                     visible: Callable[[Any], bool] = lambda row: True) -> list[Any]:
+    """`resolve_nodes` for a Tortoise model: in the order asked, None where missing or not visible."""
+    node_ids = list(node_ids)
+    ids = [int(i) for i in node_ids if i.isdigit()]
+    found = {row.id: row for row in await model.filter(id__in=ids)} if ids else {}
+    result = []
+    for raw in node_ids:
+        row = found.get(int(raw)) if raw.isdigit() else None
+        result.append(build(row) if row is not None and visible(row) else None)
+    return result

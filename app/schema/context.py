@@ -1,0 +1,102 @@
+"""Per-request context: who is asking (resolved once, lazily), the domain deps, and loaders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.domain import sessions
+from app.domain.deps import Deps
+from app.domain.errors import DomainError, ErrorCode
+from app.models import Patron, Session, Staff
+from app.models.enums import SessionKind
+
+_UNSET: Any = object()
+
+
+class Context:
+    def __init__(self, request: Request, response: Response, deps: Deps) -> None:
+        self.request = request
+        self.response = response
+        self.deps = deps
+        self.settings = deps.settings
+        self.loaders: dict[str, Any] = {}
+        self._session: Session | None = _UNSET
+
+    # --- authentication -----------------------------------------------------------------
+
+    def session_token(self) -> str | None:
+        """Bearer token if given (API clients), else the session cookie (browsers)."""
+        auth = self.request.headers.get("authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return self.request.cookies.get(self.settings.session_cookie_name)
+
+    @property
+    def uses_bearer(self) -> bool:
+        return self.request.headers.get("authorization", "").lower().startswith("bearer ")
+
+    async def session(self) -> Session | None:
+        if self._session is _UNSET:
+            token = self.session_token()
+            self._session = await sessions.resolve(self.deps, token) if token else None
+        return self._session
+
+    def forget_session(self) -> None:
+        self._session = None
+
+    async def patron(self) -> Patron | None:
+        """The logged-in patron, or None (guests and staff)."""
+        session = await self.session()
+        return session.patron if session and session.kind is SessionKind.PATRON else None
+
+    async def staff(self) -> Staff | None:
+        session = await self.session()
+        return session.staff if session and session.kind is SessionKind.STAFF else None
+
+    async def require_patron(self) -> Patron:
+        """The patron, or a NOT_AUTHENTICATED (guest) / FORBIDDEN (staff) failure."""
+        session = await self.session()
+        if session is None:
+            raise DomainError(ErrorCode.NOT_AUTHENTICATED)
+        if session.kind is not SessionKind.PATRON:
+            raise DomainError(ErrorCode.FORBIDDEN)
+        return session.patron
+
+    async def require_staff(self) -> Staff:
+        session = await self.session()
+        if session is None:
+            raise DomainError(ErrorCode.NOT_AUTHENTICATED)
+        if session.kind is not SessionKind.STAFF:
+            raise DomainError(ErrorCode.FORBIDDEN)
+        return session.staff
+
+    @property
+    def client_address(self) -> str:
+        client = self.request.client
+        return client.host if client else "unknown"
+
+    # --- the session cookie -------------------------------------------------------------
+
+    def set_session_cookie(self, token: str) -> None:
+        self.response.set_cookie(
+            self.settings.session_cookie_name,
+            token,
+            max_age=self.settings.session_max_hours * 3600,
+            path="/",
+            httponly=True,
+            secure=self.settings.production,
+            samesite="lax",
+        )
+
+    def clear_session_cookie(self) -> None:
+        self.response.delete_cookie(
+            self.settings.session_cookie_name,
+            path="/",
+            httponly=True,
+            secure=self.settings.production,
+            samesite="lax",
+        )

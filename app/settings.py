@@ -1,0 +1,176 @@
+"""Settings read from environment variables, with safe defaults.
+
+Every setting is documented in the README's "Configuration" table. The code never reads the
+environment anywhere else: `Settings.from_env()` is called once by the CLI (or a test builds a
+`Settings` directly) and the object is passed down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+DEFAULT_DATABASE_URL = "sqlite://data/library.sqlite3"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The library's circulation rules (貸出・予約の規則)."""
+
+    loan_days: int = 14
+    renewal_limit: int = 1
+    hold_limit: int = 10
+    pickup_days: int = 7
+    reminder_days_before_due: int = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Asia/Tokyo"
+    app_env: str = "development"
+    policy: Policy = field(default_factory=Policy)
+
+    # Sessions (ログイン状態)
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+
+    # Throttling of login and identity checks
+    throttle_card_failures: int = 5
+    throttle_ip_failures: int = 50
+    throttle_window_minutes: int = 15
+    throttle_lock_minutes: int = 15
+
+    # Password registration ticket (step 1 -> step 2)
+    registration_ticket_minutes: int = 15
+
+    # Password hashing (argon2id); the defaults follow OWASP's recommendation
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    hash_concurrency: int = 2
+
+    # E-mail
+    mail_from: str = "koga-lib@fromjapan.org"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    email_token_hours: int = 24
+    notices_include_titles: bool = False
+
+    # Web
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    allowed_origins: tuple[str, ...] = ()
+    max_page_size: int = 100
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.production) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.production) if self.introspection is None else self.introspection
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only
+        # and Path=/, so a sibling subdomain cannot plant or overwrite it.
+        return "__Host-library_session" if self.production else "library_session"
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (see the README for each one)."""
+        env = os.environ if env is None else env
+        app_env = env.get("APP_ENV", "development")
+        secret = env.get("SECRET_KEY", "")
+        if not secret:
+            if app_env == "production":
+                raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+            secret = _development_secret()
+
+        def _int(name: str, default: int) -> int:
+            return int(env.get(name, default))
+
+        def _bool(name: str, default: bool | None) -> bool | None:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+        defaults = cls()
+        policy = Policy(
+            loan_days=_int("LOAN_DAYS", Policy.loan_days),
+            renewal_limit=_int("RENEWAL_LIMIT", Policy.renewal_limit),
+            hold_limit=_int("HOLD_LIMIT", Policy.hold_limit),
+            pickup_days=_int("PICKUP_DAYS", Policy.pickup_days),
+            reminder_days_before_due=_int("REMINDER_DAYS", Policy.reminder_days_before_due),
+        )
+        origins = tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            secret_key=secret,
+            public_base_url=env.get("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
+            timezone=env.get("LIBRARY_TIMEZONE", defaults.timezone),
+            app_env=app_env,
+            policy=policy,
+            session_idle_minutes=_int("SESSION_IDLE_MINUTES", defaults.session_idle_minutes),
+            session_max_hours=_int("SESSION_MAX_HOURS", defaults.session_max_hours),
+            throttle_card_failures=_int("THROTTLE_CARD_FAILURES", defaults.throttle_card_failures),
+            throttle_ip_failures=_int("THROTTLE_IP_FAILURES", defaults.throttle_ip_failures),
+            throttle_window_minutes=_int("THROTTLE_WINDOW_MINUTES", defaults.throttle_window_minutes),
+            throttle_lock_minutes=_int("THROTTLE_LOCK_MINUTES", defaults.throttle_lock_minutes),
+            registration_ticket_minutes=_int(
+                "REGISTRATION_TICKET_MINUTES", defaults.registration_ticket_minutes
+            ),
+            argon2_time_cost=_int("ARGON2_TIME_COST", defaults.argon2_time_cost),
+            argon2_memory_kib=_int("ARGON2_MEMORY_KIB", defaults.argon2_memory_kib),
+            argon2_parallelism=_int("ARGON2_PARALLELISM", defaults.argon2_parallelism),
+            hash_concurrency=_int("HASH_CONCURRENCY", defaults.hash_concurrency),
+            mail_from=env.get("MAIL_FROM", defaults.mail_from),
+            smtp_host=env.get("SMTP_HOST", defaults.smtp_host),
+            smtp_port=_int("SMTP_PORT", defaults.smtp_port),
+            smtp_starttls=bool(_bool("SMTP_STARTTLS", defaults.smtp_starttls)),
+            smtp_username=env.get("SMTP_USERNAME", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            email_token_hours=_int("EMAIL_TOKEN_HOURS", defaults.email_token_hours),
+            notices_include_titles=bool(
+                _bool("NOTICES_INCLUDE_TITLES", defaults.notices_include_titles)
+            ),
+            graphiql=_bool("GRAPHIQL", None),
+            introspection=_bool("INTROSPECTION", None),
+            allowed_origins=origins,
+            max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
+        )
+
+
+def _development_secret() -> str:
+    """A per-checkout secret kept in ./data so development sessions survive restarts."""
+    path = Path("data/.secret_key")
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        return value

@@ -1,0 +1,122 @@
+"""Test wiring: a real database (a SQLite file, or PostgreSQL from TEST_DATABASE_URL), migrated
+once per run and emptied before each test; the real ASGI app over HTTP; a clock the test sets."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from app import db
+from app.clock import FixedClock
+from app.domain.deps import Deps
+from app.main import create_app
+from app.settings import Settings
+from tests.support import GraphQLClient
+
+# A Saturday morning at the library.
+START = datetime(2026, 11, 28, 10, 0)
+CLIENT_ADDRESS = "203.0.113.7"
+
+
+def _database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    path = Path(tempfile.mkdtemp(prefix="library-test-")) / "test.sqlite3"
+    return f"sqlite://{path}"
+
+
+DATABASE_URL = _database_url()
+
+
+async def _reset_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[str]:
+    """Migrate a fresh database once for the whole run."""
+    if DATABASE_URL.startswith("postgres"):
+        await _reset_postgres(DATABASE_URL)
+    await db.migrate(DATABASE_URL)
+    await Tortoise.close_connections()
+    await db.init_db(DATABASE_URL)
+    yield DATABASE_URL
+    await db.close_db()
+
+
+def _tables() -> list[str]:
+    return [model._meta.db_table for model in Tortoise.apps["models"].values()]
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(database: str) -> None:
+    """Every test starts with empty tables."""
+    conn = db.connection()
+    tables = _tables()
+    if db.is_postgres(conn):
+        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    else:
+        await conn.execute_script(
+            "PRAGMA foreign_keys=OFF;" + "".join(f"DELETE FROM {t};" for t in tables) + "PRAGMA foreign_keys=ON;"
+        )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START, "Asia/Tokyo")
+
+
+@pytest.fixture
+def settings(database: str) -> Settings:
+    return Settings(
+        database_url=database,
+        secret_key="test-secret-key",
+        public_base_url="http://testserver",
+        # Cheap hashing keeps the suite fast; production uses the OWASP defaults.
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
+    )
+
+
+@pytest.fixture
+def deps(app) -> Deps:
+    """The same Deps object the app uses, for arranging data through the domain layer."""
+    return app.state.deps
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock):
+    return create_app(settings, clock, manage_database=False)
+
+
+def http_client(app, *, address: str = CLIENT_ADDRESS, base_url: str = "http://testserver") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[GraphQLClient]:
+    async with http_client(app) as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def other_client(app) -> AsyncIterator[GraphQLClient]:
+    """A second browser (its own cookie jar), e.g. another patron or a staff member."""
+    async with http_client(app, address="198.51.100.20") as http:
+        yield GraphQLClient(http)

@@ -1,0 +1,26 @@
+"""The demo data set: a demo patron can log in and see themselves, as the README promises."""
+
+from app.demo import DEMO_PATRONS, DEMO_STAFF, load_demo
+from app.models import CalendarEvent, Hold, Item, Loan, Title
+
+
+async def test_demo_patron_logs_in_and_viewer_shows_them(client, deps):
+    assert await load_demo(deps, titles=120)
+    hanako = DEMO_PATRONS[0]
+    await client.login(hanako.card_number, hanako.password)
+    viewer = (await client.query("{ viewer { cardNumber nameKana email } }"))["viewer"]
+    assert viewer == {"cardNumber": hanako.card_number, "nameKana": hanako.name_kana, "email": hanako.email}
+
+
+async def test_demo_is_believable_and_loads_only_once(client, deps):
+    assert await load_demo(deps, titles=120)
+    assert not await load_demo(deps, titles=120)
+    assert await Title.all().count() == 120
+    assert await Item.all().count() > 120
+    assert await Loan.filter(returned_at=None).count() > 10
+    assert await Hold.all().count() > 3
+    assert await CalendarEvent.filter(title="赤ちゃんおはなし会").exists()
+    wagahai = await Title.get(title="吾輩は猫である")
+    assert wagahai.title_kana == "ワガハイハネコデアル"
+    username, password, _ = DEMO_STAFF[0]
+    await client.staff_login(username, password)
