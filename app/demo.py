@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from app.domain import accounts
 from app.domain.deps import Deps
-from app.domain.normalize import search_key
+from app.domain.catalog import index_text
 from app.models import (
     CalendarDay,
     CalendarEvent,
@@ -139,7 +139,7 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
         rows.append(Title(
             title=title, title_kana=kana, author=author, author_kana=author_kana, publisher=publisher,
             published_year=year, isbn=f"978{4000000000 + n * 7919:010d}"[:13], ndc=ndc, material_type=material,
-            search_text=search_key(" ".join([title, kana, author, author_kana, publisher])),
+            search_text=index_text(title, kana, author, author_kana, publisher),
             arrived_on=today - timedelta(days=rng.randint(0, 720)), created_at=now, updated_at=now,
         ))
     await Title.bulk_create(rows, batch_size=500)

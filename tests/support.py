@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from app.domain.deps import Deps
-from app.models import Patron, Staff
-from app.models.enums import StaffRole
+from app.models import Item, Patron, Staff, Title
+from app.models.enums import ItemStatus, StaffRole
 
 
 class GraphQLError(AssertionError):
@@ -89,3 +89,31 @@ async def make_staff(deps: Deps, username: str = "desk1", password: str = STAFF_
     from app.domain import accounts
 
     return await accounts.create_staff(deps, username, password, role=role)
+
+
+_barcodes = iter(range(1, 10**9))
+
+
+async def make_title(deps: Deps, title: str = "銀河鉄道の夜", *, title_kana: str = "ギンガテツドウノヨル",
+                     author: str = "宮沢賢治", author_kana: str = "ミヤザワケンジ", publisher: str = "新潮社",
+                     copies: int = 1, **fields: Any) -> Title:
+    """A title with `copies` loanable copies on the shelf (barcodes are unique per test run)."""
+    from app.domain.catalog import index_text
+
+    now = deps.now()
+    row = await Title.create(
+        title=title, title_kana=title_kana, author=author, author_kana=author_kana, publisher=publisher,
+        search_text=index_text(title, title_kana, author, author_kana, publisher),
+        arrived_on=fields.pop("arrived_on", deps.today()), created_at=now, updated_at=now, **fields,
+    )
+    for _ in range(copies):
+        await make_item(deps, row)
+    return row
+
+
+async def make_item(deps: Deps, title: Title, *, barcode: str | None = None,
+                    status: ItemStatus = ItemStatus.AVAILABLE, loanable: bool = True) -> Item:
+    return await Item.create(
+        barcode=barcode or f"T{next(_barcodes):09d}", title=title, status=status, loanable=loanable,
+        location="一般書架", created_at=deps.now(),
+    )

@@ -14,7 +14,12 @@ async def enqueue(deps: Deps, kind: NoticeKind, *, dedupe_key: str, patron_id: i
     """Record a notice in the caller's transaction; a second one for the same event is ignored.
 
     A notice without an address is kept (the patron sees it in `viewer.notices`) but never sent.
+    `data` carries what the message needs (ids, dates as ISO strings, and "title"/"titles",
+    which are dropped unless NOTICES_INCLUDE_TITLES is on).
     """
+    if not deps.settings.notices_include_titles:
+        # Patron privacy: unless the library chose otherwise, no title is kept in the outbox.
+        data = {k: v for k, v in data.items() if k not in ("title", "titles")}
     now = deps.now()
     notice = Notice(
         kind=kind,

@@ -7,11 +7,14 @@ from typing import Iterable
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
 from app.models import Item as ItemModel
 from app.models import Title as TitleModel
 from app.models.enums import ItemStatus, MaterialType
+from app.schema import loaders
 from app.schema.base import load_nodes
+from app.schema.context import Context
 
 MaterialTypeEnum = strawberry.enum(MaterialType, name="MaterialType", description="資料種別")
 ItemStatusEnum = strawberry.enum(ItemStatus, name="ItemStatus", description="Where a copy is now.")
@@ -54,8 +57,8 @@ class Item(relay.Node):
     title_id: strawberry.Private[int]
 
     @strawberry.field
-    async def title(self) -> Title:
-        return Title.from_model(await TitleModel.get(id=self.title_id))
+    async def title(self, info: Info[Context, None]) -> Title:
+        return Title.from_model(await loaders.titles(info.context).load(self.title_id))
 
     @classmethod
     def from_model(cls, m: ItemModel) -> Item:
