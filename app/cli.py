@@ -1,4 +1,4 @@
-"""The `library` command: serve, migrate, demo, create-staff (and the jobs of later issues)."""
+"""The `library` command: serve, migrate, demo, create-staff, expire-holds (and the jobs of later issues)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,18 @@ def cmd_create_staff(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, job)
 
 
+def cmd_expire_holds(args: argparse.Namespace, settings: Settings) -> int:
+    from app.domain.circulation import expire_holds
+
+    async def job(deps: Deps) -> int:
+        report = await expire_holds(deps)
+        console.print(f"Expired {report.expired} uncollected hold(s): {report.moved_on} copy(ies) kept for the "
+                      f"next in line, {report.shelved} back to the shelf")
+        return 0
+
+    return _run(settings, job)
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password, for messages."""
     if "@" in url and "://" in url:
@@ -113,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="migrate and fill the database with demo data, then exit")
     demo.add_argument("--titles", type=int, default=300)
     demo.set_defaults(func=cmd_demo)
+
+    expire = sub.add_parser("expire-holds", help="cancel ready holds not collected by their pickup deadline")
+    expire.set_defaults(func=cmd_expire_holds)
 
     staff = sub.add_parser("create-staff", help="create a staff account")
     staff.add_argument("--username", required=True)

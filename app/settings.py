@@ -27,6 +27,7 @@ class Policy:
     hold_limit: int = 10
     pickup_days: int = 7
     reminder_days_before_due: int = 2
+    hold_cart_limit: int = 30
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Settings:
             hold_limit=_int("HOLD_LIMIT", Policy.hold_limit),
             pickup_days=_int("PICKUP_DAYS", Policy.pickup_days),
             reminder_days_before_due=_int("REMINDER_DAYS", Policy.reminder_days_before_due),
+            hold_cart_limit=_int("HOLD_CART_LIMIT", Policy.hold_cart_limit),
         )
         origins = tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
         return cls(

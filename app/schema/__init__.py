@@ -14,6 +14,8 @@ from strawberry.types import Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
 from app.schema.catalog import Item, Title
+from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
+from app.schema.circulation import CirculationMutation
 from app.settings import Settings
 
 
@@ -31,10 +33,10 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, AccountsQuery))
-Mutation = merge_types("Mutation", (AccountsMutation,))
+Mutation = merge_types("Mutation", (AccountsMutation, CirculationMutation))
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
-_NODE_TYPES = [Title, Item]
+_NODE_TYPES = [Title, Item, *CIRCULATION_NODE_TYPES]
 
 
 def build_schema(settings: Settings | None = None,

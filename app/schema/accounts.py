@@ -14,6 +14,7 @@ from app.domain.accounts import LoggedIn
 from app.models import Patron as PatronModel
 from app.models import Staff as StaffModel
 from app.models.enums import StaffRole
+from app.schema.circulation import PatronCirculation
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 from app.schema.base import load_nodes
@@ -27,7 +28,7 @@ class NotificationSettings:
 
 
 @strawberry.type(name="Patron", description="A patron (利用者). `viewer` is the logged-in one.")
-class Patron(relay.Node):
+class Patron(PatronCirculation, relay.Node):
     id: relay.NodeID[int]
     card_number: str = strawberry.field(description="利用者番号 (9 digits beginning with 10).")
     name_kana: str = strawberry.field(description="Name in full-width katakana, as registered.")

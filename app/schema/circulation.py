@@ -1,0 +1,516 @@
+"""Circulation in GraphQL: loans, holds, the hold cart (the patron's My Page) and the staff desk.
+
+Resolvers stay thin: the rules are in `app.domain.circulation`. Every field a list can ask for
+per row (title, copy, renewability, queue position, holdability) goes through a per-request
+DataLoader, so My Page costs the same few statements for 1 loan or 30.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Iterable
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.domain import circulation
+from app.domain.errors import ErrorCode, Failure
+from app.domain.messages import message_for
+from app.models import Hold as HoldModel
+from app.models import HoldCartEntry as HoldCartEntryModel
+from app.models import Item as ItemModel
+from app.models import Loan as LoanModel
+from app.models import Patron as PatronModel
+from app.models.enums import ACTIVE_HOLD_STATUSES, CancelReason, HoldSource, HoldStatus
+from app.schema import loaders
+from app.schema.base import Connection, Page, connection_of, decode_global_id, load_nodes
+from app.schema.catalog import Item, Title
+from app.schema.context import Context
+from app.schema.errors import ErrorCodeEnum, Payload, UserError, handle_user_errors
+
+if TYPE_CHECKING:
+    from app.schema.accounts import Patron
+
+PatronRef = Annotated["Patron", strawberry.lazy("app.schema.accounts")]
+
+HoldStatusEnum = strawberry.enum(HoldStatus, name="HoldStatus", description="WAITING (予約待ち), READY "
+                                 "(貸出準備完了: kept at the desk until the pickup deadline), FULFILLED, CANCELLED.")
+HoldSourceEnum = strawberry.enum(HoldSource, name="HoldSource", description="Where a hold was placed: all count "
+                                 "toward the limit (web, counter, interlibrary loan, purchase request).")
+CancelReasonEnum = strawberry.enum(CancelReason, name="CancelReason",
+                                   description="PATRON, STAFF, or EXPIRED (not collected by the pickup deadline).")
+
+
+# --- loaders ------------------------------------------------------------------------------
+
+
+def _items(ctx: Context):
+    async def batch(ids: list[int]) -> list[ItemModel | None]:
+        found = {i.id: i for i in await ItemModel.filter(id__in=ids)}
+        return [found.get(i) for i in ids]
+
+    return loaders.loader(ctx, "items", batch)
+
+
+def _patrons(ctx: Context):
+    async def batch(ids: list[int]) -> list[PatronModel | None]:
+        found = {p.id: p for p in await PatronModel.filter(id__in=ids)}
+        return [found.get(i) for i in ids]
+
+    return loaders.loader(ctx, "patrons", batch)
+
+
+def _queue_positions(ctx: Context):
+    async def batch(keys: list[tuple[int, int]]) -> list[int | None]:
+        found = await circulation.queue_positions(keys)
+        return [found.get(hold_id) for hold_id, _ in keys]
+
+    return loaders.loader(ctx, "queue_positions", batch)
+
+
+def _holder_states(ctx: Context):
+    async def batch(ids: list[int]) -> list[circulation.HolderState]:
+        found = await circulation.holder_states(ids)
+        return [found.get(i, circulation.HolderState(i, None)) for i in ids]
+
+    return loaders.loader(ctx, "holder_states", batch)
+
+
+async def _viewer_or_staff_sees(info: Info[Context, None]):
+    """A predicate: a row of this patron is visible to that patron and to staff (a returned
+    loan, linked to nobody, to staff only)."""
+    viewer = await info.context.patron()
+    staff = await info.context.staff()
+    return lambda patron_id: staff is not None or (viewer is not None and viewer.id == patron_id)
+
+
+# --- types --------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Whether a loan can be renewed now and, if not, why (the same rule as renewLoan).")
+class Renewability:
+    renewable: bool
+    reasons: list[ErrorCodeEnum] = strawberry.field(  # type: ignore[valid-type]
+        description="LOAN_OVERDUE, RENEWAL_LIMIT_REACHED, RENEWAL_BLOCKED_BY_HOLD (empty when renewable)."
+    )
+    messages: list[str] = strawberry.field(description="The reasons in Japanese, in the same order.")
+
+
+@strawberry.type(description="Whether a title can be held now and, if not, why (the same rule as placeHold).")
+class Holdability:
+    holdable: bool
+    reasons: list[ErrorCodeEnum] = strawberry.field(  # type: ignore[valid-type]
+        description="NO_CONTACT_EMAIL, ALREADY_HELD, ALREADY_ON_LOAN, TITLE_NOT_OWNED, "
+        "TITLE_AVAILABLE_ON_SHELF, HOLD_LIMIT_REACHED (empty when holdable)."
+    )
+    messages: list[str] = strawberry.field(description="The reasons in Japanese, in the same order.")
+
+
+def _reasons(failures: list[Failure]) -> tuple[list[ErrorCode], list[str]]:
+    return [f.code for f in failures], [message_for(f) for f in failures]
+
+
+@strawberry.type(name="Loan", description="A loan (貸出). Visible to its patron and to staff.")
+class Loan(relay.Node):
+    id: relay.NodeID[int]
+    checked_out_on: date = strawberry.field(description="貸出日 (library-local date).")
+    due_date: date = strawberry.field(description="返却期限日: never a closed day.")
+    renewal_count: int = strawberry.field(description="Times renewed (延長回数).")
+    overdue: bool = strawberry.field(description="The due date has passed (a loan due today is not overdue).")
+    returned_on: date | None = strawberry.field(description="Set once the copy is back (staff view only).")
+    model: strawberry.Private[LoanModel]
+
+    @classmethod
+    def from_model(cls, m: LoanModel, ctx: Context) -> Loan:
+        today = ctx.deps.today()
+        return cls(
+            id=m.id, checked_out_on=circulation.local_date(ctx.deps, m.checked_out_at), due_date=m.due_date,
+            renewal_count=m.renewal_count, overdue=circulation.is_overdue(m, today),
+            returned_on=circulation.local_date(ctx.deps, m.returned_at), model=m,
+        )
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title:
+        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+
+    @strawberry.field(description="The copy lent.")
+    async def item(self, info: Info[Context, None]) -> Item:
+        return Item.from_model(await _items(info.context).load(self.model.item_id))
+
+    @strawberry.field(description="Can the patron renew (延長) now? If not, the reasons.")
+    async def renewability(self, info: Info[Context, None]) -> Renewability:
+        ctx = info.context
+        queue = await loaders.availability(ctx).load(self.model.title_id)
+        blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, queue.holds_waiting)
+        reasons, messages = _reasons(blocks)
+        return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        sees = await _viewer_or_staff_sees(info)
+        return await load_nodes(LoanModel, node_ids, lambda m: cls.from_model(m, info.context),
+                                visible=lambda m: sees(m.patron_id))
+
+
+@strawberry.type(name="Hold", description="A hold (予約). Visible to its patron and to staff.")
+class Hold(relay.Node):
+    id: relay.NodeID[int]
+    status: HoldStatusEnum  # type: ignore[valid-type]
+    source: HoldSourceEnum  # type: ignore[valid-type]
+    placed_on: date = strawberry.field(description="予約日.")
+    ready_on: date | None = strawberry.field(description="Day the copy was kept for the patron (貸出準備完了).")
+    pickup_deadline: date | None = strawberry.field(description="取置期限日: collect by this day (while READY).")
+    cancelled_on: date | None
+    cancel_reason: CancelReasonEnum | None  # type: ignore[valid-type]
+    contact_email: str | None = strawberry.field(description="Where notices about this hold go.")
+    model: strawberry.Private[HoldModel]
+
+    @classmethod
+    def from_model(cls, m: HoldModel, ctx: Context) -> Hold:
+        return cls(
+            id=m.id, status=m.status, source=m.source, placed_on=circulation.local_date(ctx.deps, m.placed_at),
+            ready_on=circulation.local_date(ctx.deps, m.ready_at),
+            pickup_deadline=m.pickup_deadline if m.status is HoldStatus.READY else None,
+            cancelled_on=circulation.local_date(ctx.deps, m.cancelled_at), cancel_reason=m.cancel_reason,
+            contact_email=m.contact_email, model=m,
+        )
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title:
+        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+
+    @strawberry.field(description="Place in line while WAITING (1 = next); null otherwise.")
+    async def queue_position(self, info: Info[Context, None]) -> int | None:
+        if self.model.status is not HoldStatus.WAITING:
+            return None
+        return await _queue_positions(info.context).load((self.model.id, self.model.title_id))
+
+    @strawberry.field(description="Can the patron cancel it on the web (the same rule as cancelHold)?")
+    def cancellable(self) -> bool:
+        return not circulation.cancel_blocks(self.model)
+
+    @strawberry.field(description="The copy kept at the desk (READY holds).")
+    async def item(self, info: Info[Context, None]) -> Item | None:
+        if self.model.item_id is None or self.model.status is not HoldStatus.READY:
+            return None
+        return Item.from_model(await _items(info.context).load(self.model.item_id))
+
+    @strawberry.field(description="The patron the hold is for.")
+    async def patron(self, info: Info[Context, None]) -> PatronRef:
+        from app.schema.accounts import Patron
+
+        return Patron.from_model(await _patrons(info.context).load(self.model.patron_id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        sees = await _viewer_or_staff_sees(info)
+        return await load_nodes(HoldModel, node_ids, lambda m: cls.from_model(m, info.context),
+                                visible=lambda m: sees(m.patron_id))
+
+
+@strawberry.type(name="HoldCartEntry", description="A title in the hold cart (予約カート).")
+class HoldCartEntry(relay.Node):
+    id: relay.NodeID[int]
+    added_at: datetime
+    model: strawberry.Private[HoldCartEntryModel]
+
+    @classmethod
+    def from_model(cls, m: HoldCartEntryModel) -> HoldCartEntry:
+        return cls(id=m.id, added_at=m.added_at, model=m)
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title:
+        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+
+    @strawberry.field(description="Could this line be held now (the rule placeHoldsFromCart applies)?")
+    async def holdability(self, info: Info[Context, None]) -> Holdability:
+        ctx = info.context
+        state = await _holder_states(ctx).load(self.model.patron_id)
+        availability = await loaders.availability(ctx).load(self.model.title_id)
+        blocks = circulation.hold_blocks(state, self.model.title_id, availability, HoldSource.WEB, ctx.settings.policy)
+        reasons, messages = _reasons(blocks)
+        return Holdability(holdable=not blocks, reasons=reasons, messages=messages)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        sees = await _viewer_or_staff_sees(info)
+        return await load_nodes(HoldCartEntryModel, node_ids, cls.from_model, visible=lambda m: sees(m.patron_id))
+
+
+# --- the patron's fields (My Page: 貸出中一覧, 予約中一覧, 取消済予約一覧, 予約カート) --------------
+
+
+@strawberry.type
+class PatronCirculation:
+    """Circulation fields of `Patron` (a mixin of the Patron type)."""
+
+    @strawberry.field(description="Current loans (貸出中一覧), earliest due date first.")
+    async def loans(self, info: Info[Context, None], first: int | None = None,
+                    after: str | None = None) -> Connection[Loan]:
+        ctx = info.context
+        page = Page(first, after, ctx.settings.max_page_size)
+        query = LoanModel.filter(patron_id=self.model.id, returned_at=None)
+        rows = await query.order_by("due_date", "id").offset(page.offset).limit(page.limit + 1)
+        return page.connection(rows, query.count, lambda m: Loan.from_model(m, ctx))
+
+    @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")
+    async def holds(self, info: Info[Context, None], first: int | None = None,
+                    after: str | None = None) -> Connection[Hold]:
+        ctx = info.context
+        # Active holds are few (the hold limit), so they are sorted here, ready ones first.
+        rows = await HoldModel.filter(patron_id=self.model.id, status__in=ACTIVE_HOLD_STATUSES).order_by("placed_at", "id")
+        rows.sort(key=lambda h: h.status is not HoldStatus.READY)
+        return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx))
+
+    @strawberry.field(description="Cancelled and expired holds (取消済予約一覧), latest first.")
+    async def cancelled_holds(self, info: Info[Context, None], first: int | None = None,
+                              after: str | None = None) -> Connection[Hold]:
+        ctx = info.context
+        page = Page(first, after, ctx.settings.max_page_size)
+        query = HoldModel.filter(patron_id=self.model.id, status=HoldStatus.CANCELLED)
+        rows = await query.order_by("-cancelled_at", "-id").offset(page.offset).limit(page.limit + 1)
+        return page.connection(rows, query.count, lambda m: Hold.from_model(m, ctx))
+
+    @strawberry.field(description="The hold cart (予約カート), in the order titles were added.")
+    async def hold_cart(self, info: Info[Context, None], first: int | None = None,
+                        after: str | None = None) -> Connection[HoldCartEntry]:
+        page = Page(first, after, info.context.settings.max_page_size)
+        query = HoldCartEntryModel.filter(patron_id=self.model.id)
+        rows = await query.order_by("added_at", "id").offset(page.offset).limit(page.limit + 1)
+        return page.connection(rows, query.count, HoldCartEntry.from_model)
+
+
+# --- inputs and payloads ------------------------------------------------------------------
+
+
+@strawberry.input
+class RenewLoanInput:
+    loan_id: strawberry.ID
+
+
+@strawberry.type
+class RenewLoanPayload(Payload):
+    loan: Loan | None = None
+
+
+@strawberry.input
+class PlaceHoldInput:
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class PlaceHoldPayload(Payload):
+    hold: Hold | None = None
+
+
+@strawberry.input
+class CancelHoldInput:
+    hold_id: strawberry.ID
+
+
+@strawberry.type
+class CancelHoldPayload(Payload):
+    hold: Hold | None = None
+
+
+@strawberry.input
+class AddToHoldCartInput:
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class AddToHoldCartPayload(Payload):
+    entry: HoldCartEntry | None = None
+
+
+@strawberry.input
+class RemoveFromHoldCartInput:
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class RemoveFromHoldCartPayload(Payload):
+    removed_entry_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class PlaceHoldsFromCartInput:
+    title_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Lines to place (title IDs); all lines of the cart when omitted."
+    )
+
+
+@strawberry.type(description="The outcome of one cart line: the hold placed, or why not.")
+class HoldCartLineResult:
+    title: Title | None
+    hold: Hold | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class PlaceHoldsFromCartPayload(Payload):
+    results: list[HoldCartLineResult] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="貸出 at the desk (staff).")
+class CheckoutItemInput:
+    card_number: str
+    barcode: str
+
+
+@strawberry.type
+class CheckoutItemPayload(Payload):
+    loan: Loan | None = None
+    fulfilled_hold: Hold | None = strawberry.field(default=None, description="The patron's hold this loan completed.")
+
+
+@strawberry.input(description="返却 at the desk (staff).")
+class CheckinItemInput:
+    barcode: str
+
+
+@strawberry.type
+class CheckinItemPayload(Payload):
+    item: Item | None = None
+    loan: Loan | None = strawberry.field(default=None, description="The loan that ended (no longer linked to a patron).")
+    trapped_hold: Hold | None = strawberry.field(
+        default=None, description="The hold the copy is now kept for: put it on the hold shelf."
+    )
+
+
+@strawberry.input(description="A hold placed by staff (counter, interlibrary loan, purchase request).")
+class PlaceHoldForPatronInput:
+    card_number: str
+    title_id: strawberry.ID
+    source: HoldSourceEnum = HoldSource.COUNTER  # type: ignore[valid-type]
+
+
+@strawberry.type
+class PlaceHoldForPatronPayload(Payload):
+    hold: Hold | None = None
+
+
+@strawberry.input
+class CancelHoldForPatronInput:
+    hold_id: strawberry.ID
+
+
+@strawberry.type
+class CancelHoldForPatronPayload(Payload):
+    hold: Hold | None = None
+    trapped_hold: Hold | None = strawberry.field(
+        default=None, description="The next hold the copy is now kept for, when a ready hold was cancelled."
+    )
+
+
+def _hold(m: HoldModel | None, ctx: Context) -> Hold | None:
+    return Hold.from_model(m, ctx) if m is not None else None
+
+
+# --- root fields ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class CirculationMutation:
+    @strawberry.mutation(description="延長: renew your loan once, while not overdue and nobody waits for the title.")
+    @handle_user_errors(RenewLoanPayload)
+    async def renew_loan(self, info: Info[Context, None], input: RenewLoanInput) -> RenewLoanPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        loan = await circulation.renew_loan(ctx.deps, patron, decode_global_id(input.loan_id, "Loan"))
+        return RenewLoanPayload(loan=Loan.from_model(loan, ctx))
+
+    @strawberry.mutation(description="Web予約: hold a title whose copies are all out (予約受付 e-mail follows).")
+    @handle_user_errors(PlaceHoldPayload)
+    async def place_hold(self, info: Info[Context, None], input: PlaceHoldInput) -> PlaceHoldPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        hold = await circulation.place_hold(ctx.deps, patron, decode_global_id(input.title_id, "Title"))
+        return PlaceHoldPayload(hold=Hold.from_model(hold, ctx))
+
+    @strawberry.mutation(description="予約取消: cancel your waiting or ready hold (a ready copy goes to the next in line).")
+    @handle_user_errors(CancelHoldPayload)
+    async def cancel_hold(self, info: Info[Context, None], input: CancelHoldInput) -> CancelHoldPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        done = await circulation.cancel_hold(ctx.deps, decode_global_id(input.hold_id, "Hold"), patron=patron)
+        return CancelHoldPayload(hold=Hold.from_model(done.hold, ctx))
+
+    @strawberry.mutation(description="Put a title in the hold cart (予約カート).")
+    @handle_user_errors(AddToHoldCartPayload)
+    async def add_to_hold_cart(self, info: Info[Context, None], input: AddToHoldCartInput) -> AddToHoldCartPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        entry = await circulation.add_to_cart(ctx.deps, patron, decode_global_id(input.title_id, "Title"))
+        return AddToHoldCartPayload(entry=HoldCartEntry.from_model(entry))
+
+    @strawberry.mutation(description="Take a title out of the hold cart.")
+    @handle_user_errors(RemoveFromHoldCartPayload)
+    async def remove_from_hold_cart(self, info: Info[Context, None],
+                                    input: RemoveFromHoldCartInput) -> RemoveFromHoldCartPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        entry_id = await circulation.remove_from_cart(ctx.deps, patron, decode_global_id(input.title_id, "Title"))
+        return RemoveFromHoldCartPayload(removed_entry_id=relay.to_base64("HoldCartEntry", entry_id))
+
+    @strawberry.mutation(description="Place the cart's holds at once; each line succeeds or fails with its own reason.")
+    @handle_user_errors(PlaceHoldsFromCartPayload)
+    async def place_holds_from_cart(self, info: Info[Context, None],
+                                    input: PlaceHoldsFromCartInput) -> PlaceHoldsFromCartPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        chosen = None if input.title_ids is None else [decode_global_id(t, "Title") for t in input.title_ids]
+        attempts = await circulation.place_holds_from_cart(ctx.deps, patron, chosen)
+        titles = await loaders.titles(ctx).load_many([a.title_id for a in attempts])
+        return PlaceHoldsFromCartPayload(results=[
+            HoldCartLineResult(
+                title=Title.from_model(title) if title else None, hold=_hold(a.hold, ctx),
+                errors=[UserError.from_failure(f) for f in a.failures],
+            )
+            for a, title in zip(attempts, titles)
+        ])
+
+    # --- staff ------------------------------------------------------------------------------
+
+    @strawberry.mutation(description="貸出 (staff): lend a copy to a patron; completes their hold on the title.")
+    @handle_user_errors(CheckoutItemPayload)
+    async def checkout_item(self, info: Info[Context, None], input: CheckoutItemInput) -> CheckoutItemPayload:
+        ctx = info.context
+        await ctx.require_staff()
+        done = await circulation.checkout(ctx.deps, input.card_number, input.barcode)
+        return CheckoutItemPayload(loan=Loan.from_model(done.loan, ctx), fulfilled_hold=_hold(done.fulfilled_hold, ctx))
+
+    @strawberry.mutation(description="返却 (staff): end the loan; the copy is kept for the first in line, if any.")
+    @handle_user_errors(CheckinItemPayload)
+    async def checkin_item(self, info: Info[Context, None], input: CheckinItemInput) -> CheckinItemPayload:
+        ctx = info.context
+        await ctx.require_staff()
+        done = await circulation.checkin(ctx.deps, input.barcode)
+        return CheckinItemPayload(
+            item=Item.from_model(done.item), loan=Loan.from_model(done.loan, ctx) if done.loan else None,
+            trapped_hold=_hold(done.trapped_hold, ctx),
+        )
+
+    @strawberry.mutation(description="Hold for a patron (staff): counter, interlibrary loan or purchase request.")
+    @handle_user_errors(PlaceHoldForPatronPayload)
+    async def place_hold_for_patron(self, info: Info[Context, None],
+                                    input: PlaceHoldForPatronInput) -> PlaceHoldForPatronPayload:
+        ctx = info.context
+        staff = await ctx.require_staff()
+        hold = await circulation.place_hold_for_patron(
+            ctx.deps, staff, input.card_number, decode_global_id(input.title_id, "Title"), input.source
+        )
+        return PlaceHoldForPatronPayload(hold=Hold.from_model(hold, ctx))
+
+    @strawberry.mutation(description="Cancel any active hold (staff), e.g. on the patron's request at the counter.")
+    @handle_user_errors(CancelHoldForPatronPayload)
+    async def cancel_hold_for_patron(self, info: Info[Context, None],
+                                     input: CancelHoldForPatronInput) -> CancelHoldForPatronPayload:
+        ctx = info.context
+        staff = await ctx.require_staff()
+        done = await circulation.cancel_hold(ctx.deps, decode_global_id(input.hold_id, "Hold"), staff=staff)
+        return CancelHoldForPatronPayload(hold=Hold.from_model(done.hold, ctx), trapped_hold=_hold(done.next_hold, ctx))
+
+
+NODE_TYPES = [Loan, Hold, HoldCartEntry]
