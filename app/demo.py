@@ -12,20 +12,12 @@ from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from app.domain import accounts
+from app.clock import FixedClock
+from app.domain import accounts, circulation
 from app.domain.deps import Deps
 from app.domain.catalog import index_text
-from app.models import (
-    CalendarDay,
-    CalendarEvent,
-    Hold,
-    Item,
-    Loan,
-    Patron,
-    Staff,
-    Title,
-)
-from app.models.enums import HoldSource, HoldStatus, ItemStatus, MaterialType, StaffRole
+from app.models import CalendarDay, CalendarEvent, Item, Loan, Patron, Staff, Title
+from app.models.enums import HoldSource, ItemStatus, MaterialType, StaffRole
 
 # (title, reading, author, author reading, publisher, year, NDC)
 CLASSICS = [
@@ -91,7 +83,7 @@ class DemoAccount:
 
 DEMO_PATRONS = [
     DemoAccount("100000001", "koga1234", "コガハナコ", date(1985, 6, 15), "0929420001", "hanako@example.jp",
-                "loans (one renewable, one overdue), holds, a confirmed e-mail"),
+                "loans (one renewable, one renewed, one overdue), holds (one ready for pickup), a confirmed e-mail"),
     DemoAccount("100000002", "tosho22", "ヤマダタロウ", date(1978, 1, 9), "0929420002", None,
                 "a loan whose title someone else is waiting for, no e-mail yet"),
     DemoAccount("100000003", None, "スズキミサキ", date(2009, 3, 1), "09012345678", None,
@@ -208,45 +200,44 @@ async def _calendar(today: date) -> None:
 
 async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], titles: list[Title],
                        items: dict[int, list[Item]], now: datetime, today: date) -> None:
-    """Loans and holds in states the rules allow: some due soon, one overdue, a queue or two."""
-    policy = deps.settings.policy
+    """Loans and holds made by the circulation rules on earlier days (due dates skip closed
+    days, notices are recorded): some due soon, one renewed, one overdue, queues, a ready hold."""
 
-    async def lend(patron: Patron, title: Title, days_ago: int, renewed: int = 0) -> None:
-        item = items[title.id][0]
-        for candidate in items[title.id]:
-            if candidate.status is ItemStatus.AVAILABLE and candidate.loanable:
-                item = candidate
-                break
-        item.status = ItemStatus.ON_LOAN
-        await item.save(update_fields=["status"])
-        await Loan.create(
-            item_id=item.id, title_id=title.id, patron_id=patron.id,
-            checked_out_at=now - timedelta(days=days_ago),
-            due_date=today - timedelta(days=days_ago) + timedelta(days=policy.loan_days * (1 + renewed)),
-            renewal_count=renewed,
-        )
+    def on(days_ago: int) -> Deps:
+        """The service as it was `days_ago` days ago, at the same time of day."""
+        return Deps(deps.settings, FixedClock(now - timedelta(days=days_ago), deps.settings.tz), deps.hasher)
+
+    async def lend(patron: Patron, title: Title, days_ago: int) -> Loan:
+        item = next(i for i in items[title.id] if i.loanable and i.id not in lent)
+        lent.add(item.id)
+        return (await circulation.checkout(on(days_ago), patron.card_number, item.barcode)).loan
 
     async def hold(patron: Patron, title: Title, days_ago: int, source: HoldSource = HoldSource.WEB) -> None:
-        await Hold.create(
-            patron_id=patron.id, title_id=title.id, source=source, status=HoldStatus.WAITING,
-            contact_email=patron.contact_email, placed_at=now - timedelta(days=days_ago),
-        )
+        await circulation.place_hold(on(days_ago), patron, title.id, source=source)
 
+    lent: set[int] = set()
+    single_copy = iter([t for t in titles if len(items[t.id]) == 1 and items[t.id][0].loanable])
     hanako, taro = patrons[0], patrons[1]
-    single_copy = [t for t in titles if len(items[t.id]) == 1 and items[t.id][0].loanable]
     # 花子: one loan due in a week (renewable), one renewed already, one overdue.
-    await lend(hanako, titles[0], 7)
-    await lend(hanako, titles[5], 20, renewed=1)
-    await lend(hanako, single_copy[10], 16)
-    # 太郎 has a single-copy title that 花子 and two others wait for, so 太郎 cannot renew.
-    target = single_copy[3]
+    await lend(hanako, next(single_copy), 7)
+    renewed = await lend(hanako, next(single_copy), 20)
+    await circulation.renew_loan(on(8), hanako, renewed.id)
+    await lend(hanako, next(single_copy), 25)
+    # 太郎 has a title that 花子 and two others wait for, so 太郎 cannot renew.
+    target = next(single_copy)
     await lend(taro, target, 3)
     await hold(hanako, target, 2)
     await hold(patrons[4], target, 1)
     await hold(patrons[5], target, 0, HoldSource.COUNTER)
+    # 花子's hold on another title came back yesterday: ready for pickup (貸出準備完了).
+    ready = next(single_copy)
+    await lend(patrons[6], ready, 12)
+    await hold(hanako, ready, 5)
+    await circulation.checkin(on(1), items[ready.id][0].barcode)
     # Other patrons borrow a spread of titles, some with queues.
     others = patrons[3:]
-    for n, title in enumerate(single_copy[20:80]):
+    for n in range(60):
+        title = next(single_copy)
         borrower = others[n % len(others)]
         await lend(borrower, title, rng.randint(0, 13))
         if n % 4 == 0:
