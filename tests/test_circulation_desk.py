@@ -113,6 +113,40 @@ async def test_collecting_a_ready_hold_completes_it(desk, deps, app):
     assert not await Hold.filter(patron_id=hanako.id, status__in=[HoldStatus.WAITING, HoldStatus.READY]).exists()
 
 
+async def test_once_returned_nothing_links_the_patron_to_the_title(desk, deps):
+    lender, hanako = await patron(deps, 1), await patron(deps, 2)
+    title = await make_title(deps)
+    await lend(deps, lender, title)
+    await hold(deps, hanako, title)
+    item = await Item.get(title_id=title.id)
+    await _checkin(desk, item.barcode)
+    await _checkout(desk, hanako.card_number, item.barcode)
+    assert await Hold.filter(patron_id=hanako.id, status=HoldStatus.FULFILLED).exists()
+
+    await _checkin(desk, item.barcode)
+
+    # Neither the loan nor the hold it completed keeps the pair (patron, title).
+    assert not await Loan.filter(patron_id=hanako.id).exists()
+    assert not await Hold.filter(patron_id=hanako.id).exists()
+
+
+async def test_staff_cancel_a_ready_hold_and_the_copy_goes_to_the_next_in_line(desk, deps):
+    lender, hanako, taro = await patron(deps, 1), await patron(deps, 2), await patron(deps, 3)
+    title = await make_title(deps)
+    await lend(deps, lender, title)
+    ready = await hold(deps, hanako, title)
+    await hold(deps, taro, title)
+    await _checkin(desk, (await Item.get(title_id=title.id)).barcode)
+
+    payload = await desk.mutate("cancelHoldForPatron", {"holdId": gid("Hold", ready.id)},
+                                "hold { status cancelReason } trappedHold { patron { cardNumber } pickupDeadline }")
+
+    assert payload == {"errors": [], "hold": {"status": "CANCELLED", "cancelReason": "STAFF"},
+                       "trappedHold": {"patron": {"cardNumber": taro.card_number}, "pickupDeadline": "2026-12-05"}}
+    assert codes(await desk.mutate("cancelHoldForPatron", {"holdId": gid("Hold", ready.id)})) == ["HOLD_NOT_CANCELLABLE"]
+    assert codes(await desk.mutate("cancelHoldForPatron", {"holdId": gid("Hold", 999)})) == ["NOT_FOUND"]
+
+
 async def test_taking_another_copy_completes_the_hold_and_frees_the_kept_one(desk, deps):
     lender, hanako = await patron(deps, 1), await patron(deps, 2)
     title = await make_title(deps, copies=2)

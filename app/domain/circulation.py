@@ -338,7 +338,8 @@ async def place_holds_from_cart(deps: Deps, patron: Patron,
             "title_id", flat=True
         )
         chosen = list(in_cart) if title_ids is None else list(dict.fromkeys(t or 0 for t in title_ids))
-        wanted = [t for t in chosen if t in set(in_cart)]
+        cart = set(in_cart)
+        wanted = [t for t in chosen if t in cart]
         attempts = {a.title_id: a for a in await _place_holds(deps, patron.id, wanted, HoldSource.WEB, None)}
         placed = [t for t, a in attempts.items() if a.hold is not None]
         if placed:

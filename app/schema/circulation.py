@@ -8,7 +8,7 @@ DataLoader, so My Page costs the same few statements for 1 loan or 30.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Iterable
+from typing import Annotated, Iterable
 
 import strawberry
 from strawberry import relay
@@ -28,9 +28,6 @@ from app.schema.base import Connection, Page, connection_of, decode_global_id, l
 from app.schema.catalog import Item, Title
 from app.schema.context import Context
 from app.schema.errors import ErrorCodeEnum, Payload, UserError, handle_user_errors
-
-if TYPE_CHECKING:
-    from app.schema.accounts import Patron
 
 PatronRef = Annotated["Patron", strawberry.lazy("app.schema.accounts")]
 
