@@ -70,8 +70,13 @@ async def clean_database(database: str) -> None:
     if db.is_postgres(conn):
         await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
+        # Ids restart at 1 as on PostgreSQL (RESTART IDENTITY), so both databases behave alike.
+        has_sequences = await conn.execute_query_dict(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'"
+        )
         await conn.execute_script(
-            "PRAGMA foreign_keys=OFF;" + "".join(f"DELETE FROM {t};" for t in tables) + "PRAGMA foreign_keys=ON;"
+            "PRAGMA foreign_keys=OFF;" + "".join(f"DELETE FROM {t};" for t in tables)
+            + ("DELETE FROM sqlite_sequence;" if has_sequences else "") + "PRAGMA foreign_keys=ON;"
         )
 
 
