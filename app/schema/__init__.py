@@ -14,6 +14,8 @@ from strawberry.types import Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
 from app.schema.catalog import Item, Title
+from app.schema.email import EmailMutation
+from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.settings import Settings
 
 
@@ -30,11 +32,11 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery))
-Mutation = merge_types("Mutation", (AccountsMutation,))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, NoticesQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, EmailMutation, NoticesMutation))
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
-_NODE_TYPES = [Title, Item]
+_NODE_TYPES = [Title, Item, Notice]
 
 
 def build_schema(settings: Settings | None = None,
