@@ -117,7 +117,7 @@ def _problem(text: str) -> tuple[ErrorCode, dict[str, Any]] | None:
 def _validated(text: str) -> str:
     # email-validator covers the rest of RFC 5321/5322 (lengths, label syntax, reserved domains);
     # no DNS look-up here: the confirmation mail is the real test of deliverability.
-    return validate_email(text, check_deliverability=False, allow_smtputf8=False).normalized
+    return validate_email(text, check_deliverability=False, allow_smtputf8=False, strict=True).normalized
 
 
 def _domain_fix(domain: str) -> str | None:
