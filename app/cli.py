@@ -143,6 +143,18 @@ def cmd_send_mail(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, job)
 
 
+def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
+    from app import mail_sink
+
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:  # pragma: no cover - aiosmtpd is in the test extra
+        console.print("[red]The mail sink needs aiosmtpd:[/red] pip install -e '.[test]'")
+        return 2
+    mail_sink.run(args.host, args.port, Console(soft_wrap=True))
+    return 0
+
+
 def _log_to_console() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -189,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     send_mail.add_argument("--once", action="store_true", required=True,
                            help="one pass over the outbox (the long-running form is `library worker`)")
     send_mail.set_defaults(func=cmd_send_mail)
+
+    sink = sub.add_parser("mail-sink", help="development: a local SMTP server that prints every mail, decoded")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=1025)
+    sink.set_defaults(func=cmd_mail_sink)
     return parser
 
 

@@ -190,7 +190,14 @@ class Worker:
         if "hold_expiry" not in names:
             log.warning("hold expiry is not registered: uncollected holds are not cancelled by this worker")
         while not stop.is_set():
-            result = await self.iterate()
+            try:
+                result = await self.iterate()
+            except WorkerAlreadyRunning:
+                raise
+            except Exception:
+                # A database or network hiccup must not end the worker: try again after a pause.
+                log.exception("worker iteration failed; trying again in %s s", self.deps.settings.worker_poll_seconds)
+                result = Iteration()
             if result.delivery.claimed >= self.deps.settings.mail_batch_size:
                 continue  # more mail is waiting
             with suppress(TimeoutError):

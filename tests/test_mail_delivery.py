@@ -5,16 +5,20 @@ a worker killed mid-batch, two workers at once. Time moves only with the FixedCl
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
+from rich.console import Console
 
 from app.domain import mailer, notices
 from app.domain.deps import Deps
+from app.mail_sink import PrintingHandler
 from app.models import Notice
 from app.models.enums import NoticeKind, NoticeStatus
-from tests.smtp import SmtpServer
+from tests.smtp import SmtpServer, free_port
 from tests.support import make_patron
 
 HOLD_READY_BODY = """古賀市立図書館です。
@@ -271,3 +275,19 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(settings):
     for attempts, step in [(1, 60), (2, 120), (3, 240), (7, 3600), (12, 3600)]:
         delay = mailer.retry_delay(settings, attempts, rng).total_seconds()
         assert step / 2 <= delay <= step
+
+
+async def test_the_development_mail_sink_prints_mails_decoded(deps):
+    output = io.StringIO()
+    sink = Controller(PrintingHandler(Console(file=output, width=200)), hostname="127.0.0.1", port=free_port())
+    sink.start()
+    try:
+        await hold_ready(deps)
+        await mailer.deliver_once(Deps(deps.settings.replace(smtp_port=sink.port), deps.clock, deps.hasher))
+    finally:
+        sink.stop()
+
+    printed = output.getvalue()
+    assert "【古賀市立図書館】貸出準備完了のお知らせ" in printed
+    assert "古賀市立図書館 <koga-lib@fromjapan.org>" in printed
+    assert "取置期限日：2026年12月5日（土）" in printed

@@ -3,6 +3,7 @@ iteration that runs the steps and delivers the outbox. Driven step by step: noth
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from datetime import date, datetime
 
@@ -127,3 +128,20 @@ async def test_a_killed_worker_is_replaced_after_its_lease(deps, clock):
     with pytest.raises(WorkerAlreadyRunning, match="taken over"):
         await killed.iterate()
     await replacement.stop()
+
+
+async def test_the_worker_loop_ends_when_told_to_stop(deps, smtp_server):
+    stop = asyncio.Event()
+
+    async def last_step(deps) -> str:
+        stop.set()  # as SIGTERM would, during the first iteration
+        return "done"
+
+    worker = Worker(deps, steps=[ScheduledStep("last", last_step)], holder="loop-worker")
+    await worker.start()
+    try:
+        await asyncio.wait_for(worker.run(stop), timeout=10)
+    finally:
+        await worker.stop()
+
+    assert (await JobRun.get(name="last")).last_run_on == deps.today()

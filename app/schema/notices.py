@@ -13,6 +13,7 @@ from app.domain import notice_templates, notices
 from app.domain.errors import DomainError, ErrorCode
 from app.models import Notice as NoticeModel
 from app.models.enums import NoticeKind, NoticeStatus
+from app.schema import loaders
 from app.schema.base import Connection, Page, decode_global_id, load_nodes
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
@@ -65,7 +66,7 @@ class Notice(relay.Node):
 
         if self.model.patron_id is None or not await info.context.staff():
             return None
-        return Patron.from_model(await self.model.patron)
+        return Patron.from_model(await loaders.patrons(info.context).load(self.model.patron_id))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
