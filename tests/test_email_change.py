@@ -4,12 +4,13 @@ the contact options of the guide, and the notice to the old address."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
 import pytest
 
-from app.domain import mailer, notices
+from app.domain import email_addresses, mailer, notices
 from app.domain.security import token_hash
 from app.models import Hold, Notice, OneTimeToken, Patron
 from app.models.enums import HoldSource, HoldStatus, NoticeKind, NoticeStatus
@@ -388,3 +389,14 @@ def test_the_access_log_never_shows_a_link_token():
     RedactTokens().filter(record)
 
     assert record.getMessage() == '203.0.113.7:5000 - "GET /email/confirm?token=[redacted]&a=1 HTTP/1.1" 200'
+
+
+async def test_two_confirmations_racing_with_one_link_confirm_once(client, deps, smtp_server, patron):
+    await request_change(client, "hanako@example.jp")
+    token = await mailed_token(deps, smtp_server, "hanako@example.jp")
+
+    outcomes = await asyncio.gather(email_addresses.confirm(deps, token), email_addresses.confirm(deps, token),
+                                    return_exceptions=True)
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["Confirmed", "DomainError"]
+    assert await Notice.filter(kind=NoticeKind.EMAIL_CHANGED).count() == 1
