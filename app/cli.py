@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import signal
 import sys
 from typing import Awaitable, Callable
 
@@ -98,6 +100,77 @@ def cmd_expire_holds(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, job)
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from app.worker import Worker, WorkerAlreadyRunning
+
+    _log_to_console()
+
+    async def job(deps: Deps) -> int:
+        worker = Worker(deps)
+        try:
+            await worker.start()
+        except WorkerAlreadyRunning as error:
+            console.print(f"[red]Not started:[/red] {error}")
+            return 1
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print(f"Worker {worker.holder} delivering mail through "
+                      f"{settings.smtp_host}:{settings.smtp_port}; Ctrl-C to stop")
+        try:
+            await worker.run(stop)
+        except WorkerAlreadyRunning as error:
+            console.print(f"[red]Stopped:[/red] {error}")
+            return 1
+        finally:
+            await worker.stop()
+        console.print("Worker stopped.")
+        return 0
+
+    return _run(settings, job)
+
+
+def cmd_send_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from app.domain import mailer
+    from app.worker import Worker, WorkerAlreadyRunning
+
+    _log_to_console()
+
+    async def job(deps: Deps) -> int:
+        # No daily steps: only the outbox. On SQLite it still takes the worker lease.
+        worker = Worker(deps, steps=[])
+        try:
+            await worker.start()
+        except WorkerAlreadyRunning as error:
+            console.print(f"[red]Not run:[/red] {error} (a running worker delivers the outbox already)")
+            return 1
+        try:
+            report = await mailer.deliver_all(deps, holder=worker.holder)
+        finally:
+            await worker.stop()
+        console.print(f"sent {report.sent}, to retry later {report.retried}, failed {report.failed}")
+        return 0
+
+    return _run(settings, job)
+
+
+def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
+    from app import mail_sink
+
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:  # pragma: no cover - aiosmtpd is in the test extra
+        console.print("[red]The mail sink needs aiosmtpd:[/red] pip install -e '.[test]'")
+        return 2
+    mail_sink.run(args.host, args.port, Console(soft_wrap=True))
+    return 0
+
+
+def _log_to_console() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password, for messages."""
     if "@" in url and "://" in url:
@@ -135,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", choices=[r.value for r in StaffRole], default=StaffRole.DESK.value)
     staff.add_argument("--display-name", default="")
     staff.set_defaults(func=cmd_create_staff)
+
+    worker = sub.add_parser("worker", help="deliver e-mail and run the daily steps (due reminders, hold expiry) until stopped")
+    worker.set_defaults(func=cmd_worker)
+
+    send_mail = sub.add_parser("send-mail", help="deliver the e-mail notices that are due, then exit")
+    send_mail.add_argument("--once", action="store_true", required=True,
+                           help="one pass over the outbox (the long-running form is `library worker`)")
+    send_mail.set_defaults(func=cmd_send_mail)
+
+    sink = sub.add_parser("mail-sink", help="development: a local SMTP server that prints every mail, decoded")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=1025)
+    sink.set_defaults(func=cmd_mail_sink)
     return parser
 
 

@@ -14,6 +14,7 @@ from app.domain.deps import Deps
 from app.schema import build_schema
 from app.schema.view import GraphQLView
 from app.settings import Settings
+from app.web import email_confirm
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
@@ -34,8 +35,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
         finally:
             await db.close_db()
 
+    email_confirm.redact_tokens_in_access_log()
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), *email_confirm.routes(deps)],
         lifespan=lifespan,
     )
     app.state.deps = deps

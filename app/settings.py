@@ -59,14 +59,27 @@ class Settings:
     hash_concurrency: int = 2
 
     # E-mail
+    library_name: str = "古賀市立図書館"
     mail_from: str = "koga-lib@fromjapan.org"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_starttls: bool = False
+    smtp_tls: bool = False
     smtp_username: str = ""
     smtp_password: str = ""
+    smtp_timeout_seconds: int = 30
     email_token_hours: int = 24
+    email_requests_per_hour: int = 5
     notices_include_titles: bool = False
+
+    # Delivery of the outbox and the worker's scheduled steps
+    mail_batch_size: int = 20
+    mail_max_attempts: int = 10
+    mail_retry_seconds: int = 60
+    mail_retry_max_seconds: int = 3600
+    worker_lease_seconds: int = 120
+    worker_poll_seconds: int = 5
+    daily_jobs_hour: int = 8
 
     # Web
     graphiql: bool | None = None
@@ -149,16 +162,27 @@ class Settings:
             argon2_memory_kib=_int("ARGON2_MEMORY_KIB", defaults.argon2_memory_kib),
             argon2_parallelism=_int("ARGON2_PARALLELISM", defaults.argon2_parallelism),
             hash_concurrency=_int("HASH_CONCURRENCY", defaults.hash_concurrency),
+            library_name=env.get("LIBRARY_NAME", defaults.library_name),
             mail_from=env.get("MAIL_FROM", defaults.mail_from),
             smtp_host=env.get("SMTP_HOST", defaults.smtp_host),
             smtp_port=_int("SMTP_PORT", defaults.smtp_port),
             smtp_starttls=bool(_bool("SMTP_STARTTLS", defaults.smtp_starttls)),
+            smtp_tls=bool(_bool("SMTP_TLS", defaults.smtp_tls)),
             smtp_username=env.get("SMTP_USERNAME", ""),
             smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_timeout_seconds=_int("SMTP_TIMEOUT_SECONDS", defaults.smtp_timeout_seconds),
             email_token_hours=_int("EMAIL_TOKEN_HOURS", defaults.email_token_hours),
+            email_requests_per_hour=_int("EMAIL_REQUESTS_PER_HOUR", defaults.email_requests_per_hour),
             notices_include_titles=bool(
                 _bool("NOTICES_INCLUDE_TITLES", defaults.notices_include_titles)
             ),
+            mail_batch_size=_int("MAIL_BATCH_SIZE", defaults.mail_batch_size),
+            mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", defaults.mail_max_attempts),
+            mail_retry_seconds=_int("MAIL_RETRY_SECONDS", defaults.mail_retry_seconds),
+            mail_retry_max_seconds=_int("MAIL_RETRY_MAX_SECONDS", defaults.mail_retry_max_seconds),
+            worker_lease_seconds=_int("WORKER_LEASE_SECONDS", defaults.worker_lease_seconds),
+            worker_poll_seconds=_int("WORKER_POLL_SECONDS", defaults.worker_poll_seconds),
+            daily_jobs_hour=_int("DAILY_JOBS_HOUR", defaults.daily_jobs_hour),
             graphiql=_bool("GRAPHIQL", None),
             introspection=_bool("INTROSPECTION", None),
             allowed_origins=origins,

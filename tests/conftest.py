@@ -7,7 +7,7 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from app.clock import FixedClock
 from app.domain.deps import Deps
 from app.main import create_app
 from app.settings import Settings
+from tests.smtp import SmtpServer
 from tests.support import GraphQLClient
 
 # A Saturday morning at the library.
@@ -125,3 +126,11 @@ async def other_client(app) -> AsyncIterator[GraphQLClient]:
     """A second browser (its own cookie jar), e.g. another patron or a staff member."""
     async with http_client(app, address="198.51.100.20") as http:
         yield GraphQLClient(http)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free loopback port; `settings` points the app at it."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

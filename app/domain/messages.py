@@ -43,18 +43,20 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ITEM_NOT_ON_LOAN: "この資料は貸出中ではありません。",
     ErrorCode.PATRON_INACTIVE: "この利用者カードは現在ご利用いただけません。カウンターにお問い合わせください。",
     ErrorCode.EMAIL_REQUIRED: "メールアドレスを入力してください。",
-    ErrorCode.EMAIL_FULL_WIDTH: "メールアドレスに全角文字が含まれています。半角で入力してください。",
-    ErrorCode.EMAIL_HAS_SPACE: "メールアドレスに空白が含まれています。",
+    ErrorCode.EMAIL_FULL_WIDTH: "メールアドレスに全角文字が含まれています。すべて半角で入力してください。",
+    ErrorCode.EMAIL_HAS_SPACE: "メールアドレスに空白（スペース）が含まれています。空白を取り除いてください。",
     ErrorCode.EMAIL_MISSING_AT: "メールアドレスに「@」（アットマーク）がありません。",
-    ErrorCode.EMAIL_COMMA: "メールアドレスに「,」（カンマ）が含まれています。「.」（ドット）の誤りではありませんか。",
-    ErrorCode.EMAIL_CONSECUTIVE_DOTS: "メールアドレスに「.」（ドット）が連続しています。このアドレスにはメールが届かないことがあります。",
-    ErrorCode.EMAIL_DOT_BEFORE_AT: "「@」の直前に「.」（ドット）があります。このアドレスにはメールが届かないことがあります。",
-    ErrorCode.EMAIL_MISSING_DOMAIN_DOT: "「@」の後ろ（ドメイン）に「.」（ドット）がありません。",
-    ErrorCode.EMAIL_INVALID: "メールアドレスの形式が正しくありません。",
+    ErrorCode.EMAIL_COMMA: "メールアドレスに「,」（カンマ）が含まれています。「.」（ドット）の入力誤りではありませんか。",
+    ErrorCode.EMAIL_CONSECUTIVE_DOTS: "「.」（ドット）が連続しているメールアドレスには、図書館からのメールが届かないことがあるため登録できません。別のアドレスをご利用ください。",
+    ErrorCode.EMAIL_DOT_BEFORE_AT: "「@」の直前に「.」（ドット）があるメールアドレスには、図書館からのメールが届かないことがあるため登録できません。別のアドレスをご利用ください。",
+    ErrorCode.EMAIL_MISSING_DOMAIN_DOT: "「@」より後ろ（ドメイン）に「.」（ドット）がありません。入力漏れがないかご確認ください。",
+    ErrorCode.EMAIL_DOMAIN_TYPO: "「@」より後ろの「{domain}」は入力誤りと思われます。",
+    ErrorCode.EMAIL_INVALID: "メールアドレスの形式が正しくありません。半角英数字と記号で、「名前@ドメイン」の形で入力してください。",
     ErrorCode.EMAIL_UNCHANGED: "現在登録されているメールアドレスと同じです。",
-    ErrorCode.INVALID_TOKEN: "このURLは無効です。お手数ですが、もう一度メールアドレスの変更を行ってください。",
+    ErrorCode.INVALID_TOKEN: "このURLは無効です（すでに使用されたか、新しい確認メールが送信されています）。お手数ですが、もう一度メールアドレスの変更を行ってください。",
     ErrorCode.TOKEN_EXPIRED: "このURLは有効期限が切れています。お手数ですが、もう一度メールアドレスの変更を行ってください。",
     ErrorCode.NO_EMAIL: "メールアドレスが登録されていません。",
+    ErrorCode.NOTICE_NOT_RETRYABLE: "送信に失敗したお知らせだけを再送できます。",
     ErrorCode.NAME_REQUIRED: "名前を入力してください。",
     ErrorCode.NAME_TOO_LONG: "名前は{max}文字以内で入力してください。",
     ErrorCode.NAME_TAKEN: "同じ名前の本棚がすでにあります。",
@@ -62,6 +64,16 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_GOAL: "目標冊数は1～{max}の数で入力してください。",
     ErrorCode.INVALID_PERIOD: "期間の開始日は終了日より前の日付にしてください。",
 }
+
+
+# Not failures: what a payload tells the patron after a change succeeded.
+EMAIL_REMOVED_WARNING = (
+    "メールアドレスを削除しました。予約受付・貸出準備完了・返却日のメールは届かなくなります。"
+    "予約の状況はマイページの「予約中一覧」で定期的にご確認ください。"
+)
+EMAIL_REMOVED_HOLDS_WARNING = (
+    "現在の予約{count}件についても、図書館からのご連絡がメールで届かなくなります。"
+)
 
 
 def message_for(failure: Failure) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.queryset import QuerySet
+
 from app.domain.deps import Deps
-from app.models import Notice
+from app.domain.errors import DomainError, ErrorCode
+from app.models import Notice, Patron
 from app.models.enums import NoticeKind, NoticeStatus
 
 
@@ -33,3 +36,36 @@ async def enqueue(deps: Deps, kind: NoticeKind, *, dedupe_key: str, patron_id: i
     )
     # INSERT ... ON CONFLICT DO NOTHING: a duplicate must not abort the caller's transaction.
     await Notice.bulk_create([notice], ignore_conflicts=True)
+
+
+def for_patron(patron_id: int) -> QuerySet[Notice]:
+    """The patron's own notices, newest first (viewer.notices)."""
+    return Notice.filter(patron_id=patron_id).order_by("-created_at", "-id")
+
+
+def failed() -> QuerySet[Notice]:
+    """Notices that will not be sent without help, newest first (staff)."""
+    return Notice.filter(status=NoticeStatus.FAILED).order_by("-created_at", "-id")
+
+
+async def retry(deps: Deps, notice_id: int) -> Notice:
+    """Put a failed notice back in the outbox, to be tried at once with a fresh count (staff)."""
+    now = deps.now()
+    updated = await Notice.filter(id=notice_id, status=NoticeStatus.FAILED).update(
+        status=NoticeStatus.PENDING, attempts=0, next_attempt_at=now, locked_until=None, locked_by=None,
+    )
+    if updated != 1:
+        if not await Notice.exists(id=notice_id):
+            raise DomainError(ErrorCode.NOT_FOUND, "notice_id")
+        raise DomainError(ErrorCode.NOTICE_NOT_RETRYABLE, "notice_id")
+    return await Notice.get(id=notice_id)
+
+
+async def update_settings(deps: Deps, patron_id: int, *, due_date_reminder: bool | None) -> Patron:
+    """The patron's notice preferences (返却日メールを受け取る); None leaves a setting as it is."""
+    changes: dict[str, Any] = {}
+    if due_date_reminder is not None:
+        changes["notify_due_reminder"] = due_date_reminder
+    if changes:
+        await Patron.filter(id=patron_id).update(updated_at=deps.now(), **changes)
+    return await Patron.get(id=patron_id)

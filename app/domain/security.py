@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -57,3 +58,9 @@ def token_hash(token: str) -> str:
 def keyed_digest(secret_key: str, value: str) -> str:
     """HMAC-SHA256 of a value, for keys that must not be stored in clear (addresses, card numbers)."""
     return hmac.new(secret_key.encode(), value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def keyed_token(secret_key: str, purpose: str, nonce: str) -> str:
+    """A URL-safe token derived from a stored nonce with the secret key (256 bits)."""
+    digest = hmac.new(secret_key.encode(), f"{purpose}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

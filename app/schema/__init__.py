@@ -16,6 +16,8 @@ from app.schema.accounts import AccountsMutation, AccountsQuery
 from app.schema.catalog import Item, Title
 from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
 from app.schema.circulation import CirculationMutation
+from app.schema.email import EmailMutation
+from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.settings import Settings
 
 
@@ -32,11 +34,11 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, CirculationMutation))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, NoticesQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, CirculationMutation, EmailMutation, NoticesMutation))
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
-_NODE_TYPES = [Title, Item, *CIRCULATION_NODE_TYPES]
+_NODE_TYPES = [Title, Item, *CIRCULATION_NODE_TYPES, Notice]
 
 
 def build_schema(settings: Settings | None = None,

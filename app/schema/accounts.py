@@ -18,6 +18,7 @@ from app.schema.circulation import PatronCirculation
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 from app.schema.base import load_nodes
+from app.schema.notices import PatronNotices
 
 StaffRoleEnum = strawberry.enum(StaffRole, name="StaffRole")
 
@@ -28,7 +29,7 @@ class NotificationSettings:
 
 
 @strawberry.type(name="Patron", description="A patron (利用者). `viewer` is the logged-in one.")
-class Patron(PatronCirculation, relay.Node):
+class Patron(PatronCirculation, PatronNotices, relay.Node):
     id: relay.NodeID[int]
     card_number: str = strawberry.field(description="利用者番号 (9 digits beginning with 10).")
     name_kana: str = strawberry.field(description="Name in full-width katakana, as registered.")

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from app.domain import catalog
 from app.domain.catalog import Availability
+from app.models import Patron as PatronModel
 from app.models import Title as TitleModel
 from app.schema.context import Context
 
@@ -38,3 +39,11 @@ def availability(ctx: Context) -> DataLoader[int, Availability]:
         return [found.get(i, Availability()) for i in ids]
 
     return loader(ctx, "availability", batch)
+
+
+def patrons(ctx: Context) -> DataLoader[int, PatronModel | None]:
+    async def batch(ids: list[int]) -> list[PatronModel | None]:
+        found = {p.id: p for p in await PatronModel.filter(id__in=ids)}
+        return [found.get(i) for i in ids]
+
+    return loader(ctx, "patrons", batch)

@@ -1,0 +1,302 @@
+"""Delivery of the outbox through a real SMTP server (aiosmtplib): claim, render, send, record.
+
+Nothing is lost: a notice leaves the outbox only as `sent` or, after a permanent refusal or too
+many temporary failures, `failed` (staff see those and can retry them). Nothing is sent twice in
+normal operation: a batch is claimed with a lease (`locked_until`/`locked_by`; on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`, so several workers share the outbox) and each notice is marked sent
+right after the server accepts it. A worker killed mid-batch leaves its claimed rows to the next
+worker once the lease has passed. The one window left, a crash between the server's "250" and
+the database write, would resend that notice with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import socket
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import aiosmtplib
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.domain import notice_templates
+from app.domain.deps import Deps
+from app.domain.email_addresses import confirmation_url
+from app.models import Notice, OneTimeToken
+from app.models.enums import NoticeKind, NoticeStatus
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_MAX_ERROR = 500
+
+
+class TemporaryFailure(Exception):
+    """Worth another try later: 4xx, connection refused, timeouts, a server being configured."""
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help: the server refused this message (5xx) or it cannot be written."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery round did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    released: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.released += other.released
+
+
+def process_holder() -> str:
+    """A name for this process in `locked_by` and worker leases (host and pid)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+# --- the message ---------------------------------------------------------------------------
+
+
+def message_id(notice: Notice, settings: Settings) -> str:
+    """The Message-ID of a notice: the same on every attempt, so a resend is recognisable."""
+    event = hashlib.sha256(notice.dedupe_key.encode()).hexdigest()[:16]
+    return f"<notice.{notice.id}.{event}@{settings.mail_from.rpartition('@')[2]}>"
+
+
+async def compose(deps: Deps, notice: Notice) -> EmailMessage:
+    """The mail of a notice: Japanese plain text in UTF-8, sender and Date from the settings and clock."""
+    settings = deps.settings
+    url = None
+    if notice.kind is NoticeKind.EMAIL_CONFIRMATION:
+        await _check_link_alive(deps, notice)
+        url = confirmation_url(settings, notice.data["nonce"])
+    letter = notice_templates.render(notice.kind, notice.data, settings, confirmation_url=url)
+    message = EmailMessage()
+    message["From"] = Address(display_name=settings.library_name, addr_spec=settings.mail_from)
+    message["To"] = notice.to_address
+    message["Subject"] = letter.subject
+    message["Date"] = format_datetime(deps.now().astimezone(settings.tz))
+    message["Message-ID"] = message_id(notice, settings)
+    # RFC 3834: tells auto-responders (vacation replies) not to answer.
+    message["Auto-Submitted"] = "auto-generated"
+    # base64 passes any relay, 8BITMIME or not.
+    message.set_content(letter.body, charset="utf-8", cte="base64")
+    return message
+
+
+async def _check_link_alive(deps: Deps, notice: Notice) -> None:
+    token = await OneTimeToken.get_or_none(id=notice.data.get("token_id"))
+    if token is None or token.used_at is not None or token.revoked_at is not None:
+        raise PermanentFailure("the confirmation link was replaced before it could be sent")
+    if token.expires_at <= deps.now():
+        raise PermanentFailure("the confirmation link expired before it could be sent")
+
+
+# --- the SMTP connection -------------------------------------------------------------------
+
+
+class SmtpTransport:
+    """One SMTP connection for a delivery round, opened on first use (aiosmtplib)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+        self._down: str | None = None
+
+    async def send(self, message: EmailMessage) -> None:
+        """Hand one message to the server, or raise Temporary/PermanentFailure."""
+        client = await self._connected()
+        try:
+            await client.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refusal = error.recipients[0]
+            raise _by_code(refusal.code, refusal.message) from error
+        except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as error:
+            raise _by_code(error.code, error.message) from error
+        except ValueError as error:
+            raise PermanentFailure(f"address not usable: {error}") from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            self.abort()
+            raise TemporaryFailure(_describe(error)) from error
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._down is not None:
+            # The server could not be reached this round: the other notices wait too.
+            raise TemporaryFailure(self._down)
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout_seconds,
+            use_tls=s.smtp_tls, start_tls=s.smtp_starttls if not s.smtp_tls else False,
+            username=s.smtp_username or None, password=s.smtp_password or None,
+        )
+        try:
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            # Refused, timed out, TLS or login rejected: the server or its settings, not the
+            # message, so every notice waits and is tried again later.
+            client.close()
+            self._down = f"cannot connect to {s.smtp_host}:{s.smtp_port}: {_describe(error)}"
+            raise TemporaryFailure(self._down) from error
+        self._client = client
+        return client
+
+    async def close(self) -> None:
+        """Say goodbye to the server (QUIT) after a round."""
+        if self._client is not None and self._client.is_connected:
+            with suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await self._client.quit()
+        self._client = None
+
+    def abort(self) -> None:
+        """Drop the connection without a word (after an error or when cancelled)."""
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+
+
+def _by_code(code: int, text: str) -> Exception:
+    reply = f"{code} {text}"
+    return PermanentFailure(reply) if 500 <= code < 600 else TemporaryFailure(reply)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+# --- claiming and recording ----------------------------------------------------------------
+
+
+async def claim(deps: Deps, limit: int, holder: str) -> list[Notice]:
+    """Lease up to `limit` due notices to `holder`; rows leased to a live worker are skipped."""
+    now = deps.now()
+    until = now + timedelta(seconds=deps.settings.worker_lease_seconds)
+    free = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    async with in_transaction():
+        rows = await (
+            Notice.filter(free, status=NoticeStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+        )
+        if not rows:
+            return []
+        # The same condition again: on SQLite (no row locks) this UPDATE is what makes the claim exclusive.
+        await Notice.filter(free, id__in=[r.id for r in rows], status=NoticeStatus.PENDING).update(
+            locked_until=until, locked_by=holder
+        )
+    return await Notice.filter(id__in=[r.id for r in rows], locked_by=holder).order_by("next_attempt_at", "id")
+
+
+def retry_delay(settings: Settings, attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: between half and all of base·2^(attempts−1), capped."""
+    ceiling = min(settings.mail_retry_max_seconds, settings.mail_retry_seconds * 2 ** (attempts - 1))
+    # "Equal jitter": never sooner than half the step, so a struggling server gets its rest,
+    # and spread out so notices that failed together do not return together.
+    return timedelta(seconds=ceiling / 2 + (rng or random).uniform(0, ceiling / 2))
+
+
+async def _record(deps: Deps, notice: Notice, holder: str, error: Exception | None,
+                  rng: random.Random | None) -> str:
+    """Write the outcome of one attempt; returns "sent", "retried" or "failed"."""
+    now = deps.now()
+    attempts = notice.attempts + 1
+    changes: dict = {"attempts": attempts, "locked_until": None, "locked_by": None}
+    if error is None:
+        outcome = "sent"
+        changes.update(status=NoticeStatus.SENT, sent_at=now, last_error=None,
+                       message_id=message_id(notice, deps.settings))
+    elif isinstance(error, TemporaryFailure) and attempts < deps.settings.mail_max_attempts:
+        outcome = "retried"
+        changes.update(last_error=str(error)[:_MAX_ERROR],
+                       next_attempt_at=now + retry_delay(deps.settings, attempts, rng))
+    else:
+        outcome = "failed"
+        changes.update(status=NoticeStatus.FAILED, last_error=str(error)[:_MAX_ERROR])
+    # Only while the lease is ours: a worker that overran it must not overwrite the next one.
+    updated = await Notice.filter(id=notice.id, locked_by=holder).update(**changes)
+    if updated != 1:
+        log.warning("notice %s: lease lost before its outcome (%s) was recorded", notice.id, outcome)
+    log.info("notice %s (%s): %s%s", notice.id, notice.kind.value, outcome,
+             f" after attempt {attempts}: {changes.get('last_error')}" if error else "")
+    return outcome
+
+
+async def _release(notices: list[Notice], holder: str) -> None:
+    await Notice.filter(id__in=[n.id for n in notices], locked_by=holder).update(locked_until=None, locked_by=None)
+
+
+# --- a delivery round ----------------------------------------------------------------------
+
+
+async def deliver_once(deps: Deps, limit: int | None = None, *, holder: str | None = None,
+                       transport: SmtpTransport | None = None, rng: random.Random | None = None) -> DeliveryReport:
+    """Claim one batch of due notices and try each once (メール配信 one round)."""
+    settings = deps.settings
+    # A fresh tag per round: a round never mistakes rows of an earlier, abandoned round for its own.
+    tag = f"{holder or process_holder()}/{uuid.uuid4().hex[:8]}"[-64:]
+    claimed = await claim(deps, limit or settings.mail_batch_size, tag)
+    report = DeliveryReport(claimed=len(claimed))
+    if not claimed:
+        return report
+    transport = transport or SmtpTransport(settings)
+    # Stop early enough that the last send finishes inside the lease.
+    deadline = deps.now() + timedelta(seconds=settings.worker_lease_seconds - settings.smtp_timeout_seconds)
+    try:
+        for position, notice in enumerate(claimed):
+            if deps.now() >= deadline:
+                await _release(claimed[position:], tag)
+                report.released = len(claimed) - position
+                break
+            outcome = await _record(deps, notice, tag, await _attempt(deps, transport, notice), rng)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    except BaseException:
+        transport.abort()
+        raise
+    await transport.close()
+    return report
+
+
+async def _attempt(deps: Deps, transport: SmtpTransport, notice: Notice) -> Exception | None:
+    """Send one notice; the failure, if any, as a value."""
+    try:
+        message = await compose(deps, notice)
+    except PermanentFailure as error:
+        return error
+    except Exception as error:  # noqa: BLE001 - one unwritable notice must not block the outbox
+        log.exception("notice %s (%s) cannot be written", notice.id, notice.kind.value)
+        return PermanentFailure(f"cannot be written: {_describe(error)}")
+    try:
+        await transport.send(message)
+    except (TemporaryFailure, PermanentFailure) as error:
+        return error
+    return None
+
+
+async def deliver_all(deps: Deps, *, holder: str | None = None, rng: random.Random | None = None) -> DeliveryReport:
+    """Rounds until no notice is due now (`library send-mail --once`)."""
+    total = DeliveryReport()
+    while True:
+        report = await deliver_once(deps, holder=holder, rng=rng)
+        total.add(report)
+        if report.claimed < deps.settings.mail_batch_size:
+            return total
+

@@ -1,0 +1,127 @@
+"""Notices in GraphQL: a patron's own notices (`viewer.notices`), failed notices for staff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Iterable
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.domain import notice_templates, notices
+from app.domain.errors import DomainError, ErrorCode
+from app.models import Notice as NoticeModel
+from app.models.enums import NoticeKind, NoticeStatus
+from app.schema import loaders
+from app.schema.base import Connection, Page, decode_global_id, load_nodes
+from app.schema.context import Context
+from app.schema.errors import Payload, handle_user_errors
+
+if TYPE_CHECKING:
+    from app.schema.accounts import Patron
+
+NoticeKindEnum = strawberry.enum(NoticeKind, name="NoticeKind", description="What a notice tells the patron.")
+NoticeStatusEnum = strawberry.enum(
+    NoticeStatus, name="NoticeStatus",
+    description="PENDING: waiting to be sent (or retried). SENT: accepted by the mail server. "
+    "FAILED: will not be sent without help. NO_ADDRESS: the patron had no contact address.",
+)
+
+
+@strawberry.type(name="Notice", description="A notice by e-mail (お知らせメール) and whether it was sent. "
+                 "Only its kind and delivery are shown, never its text.")
+class Notice(relay.Node):
+    id: relay.NodeID[int]
+    kind: NoticeKindEnum  # type: ignore[valid-type]
+    status: NoticeStatusEnum  # type: ignore[valid-type]
+    to_address: str | None = strawberry.field(description="Where it was (or will be) sent.")
+    attempts: int = strawberry.field(description="Delivery attempts so far.")
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None = strawberry.field(description="When a pending notice is tried next.")
+    model: strawberry.Private[NoticeModel]
+
+    @classmethod
+    def from_model(cls, m: NoticeModel) -> Notice:
+        return cls(
+            id=m.id, kind=m.kind, status=m.status, to_address=m.to_address, attempts=m.attempts,
+            created_at=m.created_at, sent_at=m.sent_at,
+            next_attempt_at=m.next_attempt_at if m.status is NoticeStatus.PENDING else None, model=m,
+        )
+
+    @strawberry.field(description="The subject line of the mail, e.g. 【古賀市立図書館】予約受付のお知らせ.")
+    def subject(self, info: Info[Context, None]) -> str:
+        return notice_templates.subject(self.model.kind, info.context.settings)
+
+    @strawberry.field(description="Why the last attempt failed: for staff, null for patrons.")
+    async def last_error(self, info: Info[Context, None]) -> str | None:
+        return self.model.last_error if await info.context.staff() else None
+
+    @strawberry.field(description="The patron the notice is for: for staff, null for patrons.")
+    async def patron(
+        self, info: Info[Context, None]
+    ) -> Annotated[Patron, strawberry.lazy("app.schema.accounts")] | None:
+        from app.schema.accounts import Patron
+
+        if self.model.patron_id is None or not await info.context.staff():
+            return None
+        return Patron.from_model(await loaders.patrons(info.context).load(self.model.patron_id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        # Visible to the patron it is for and to staff: another patron's notice does not exist.
+        viewer = await info.context.patron()
+        staff = await info.context.staff()
+        return await load_nodes(
+            NoticeModel, node_ids, cls.from_model,
+            visible=lambda row: staff is not None or (viewer is not None and row.patron_id == viewer.id),
+        )
+
+
+@strawberry.type
+class PatronNotices:
+    """Patron fields of the notices domain (a base of `Patron`)."""
+
+    @strawberry.field(description="The patron's notices, newest first, with whether each was sent.")
+    async def notices(self, info: Info[Context, None], first: int | None = None,
+                      after: str | None = None) -> Connection[Notice]:
+        return await _page(info, notices.for_patron(self.id), first, after)  # type: ignore[attr-defined]
+
+
+async def _page(info: Info[Context, None], query, first: int | None, after: str | None) -> Connection[Notice]:
+    page = Page(first, after, info.context.settings.max_page_size)
+    rows = await query.offset(page.offset).limit(page.limit + 1)
+    return page.connection(rows, lambda: query.count(), Notice.from_model)
+
+
+@strawberry.type
+class NoticesQuery:
+    @strawberry.field(description="Notices that failed for good, newest first: staff only (null for anyone else).")
+    async def failed_notices(self, info: Info[Context, None], first: int | None = None,
+                             after: str | None = None) -> Connection[Notice] | None:
+        if await info.context.staff() is None:
+            return None
+        return await _page(info, notices.failed(), first, after)
+
+
+@strawberry.input(description="Put a failed notice back in the outbox (staff).")
+class RetryNoticeInput:
+    notice_id: strawberry.ID
+
+
+@strawberry.type
+class RetryNoticePayload(Payload):
+    notice: Notice | None = None
+
+
+@strawberry.type
+class NoticesMutation:
+    @strawberry.mutation(description="Send a failed notice again, with a fresh attempt count (staff only).")
+    @handle_user_errors(RetryNoticePayload)
+    async def retry_notice(self, info: Info[Context, None], input: RetryNoticeInput) -> RetryNoticePayload:
+        await info.context.require_staff()
+        notice_id = decode_global_id(input.notice_id, "Notice")
+        if notice_id is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "notice_id")
+        return RetryNoticePayload(notice=Notice.from_model(await notices.retry(info.context.deps, notice_id)))

@@ -1,0 +1,1 @@
+"""Plain web pages served beside the GraphQL endpoint (no JavaScript needed)."""
