@@ -42,9 +42,10 @@ def normalize_origin(value: str) -> str | None:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
 
 
-async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str) -> None:
+async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str,
+                  route: str | None = None) -> None:
     """Answer with a GraphQL-shaped error body, so every GraphQL client can show it."""
-    annotate(scope.get("state") or {}, refused=code)
+    annotate(scope.get("state") or {}, refused=code, **({"route": route} if route else {}))
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -121,10 +122,11 @@ class GraphQLRequestGuard:
         headers = Headers(scope=scope)
         if not _is_json(headers.get("content-type", "")):
             await _refuse(scope, send, 415, "Send GraphQL requests as application/json.",
-                          "UNSUPPORTED_MEDIA_TYPE")
+                          "UNSUPPORTED_MEDIA_TYPE", GRAPHQL_PATH)
             return
         if not self._origin_allowed(headers):
-            await _refuse(scope, send, 403, "Requests from this origin are not allowed.", "FORBIDDEN_ORIGIN")
+            await _refuse(scope, send, 403, "Requests from this origin are not allowed.", "FORBIDDEN_ORIGIN",
+                          GRAPHQL_PATH)
             return
         await self.app(scope, receive, send)
 

@@ -124,12 +124,11 @@ class RequestLog:
                 ]})
                 await send_with_id({"type": "http.response.body", "body": body})
         finally:
-            route = scope.get("route")
             logger.info("request", extra={"json_fields": {
                 "request_id": rid,
                 "method": scope.get("method"),
                 # The route's template, never the raw path or its query string.
-                "route": getattr(route, "path", None),
+                "route": getattr(scope.get("route"), "path", None),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 **fields,
