@@ -9,6 +9,7 @@ CI runs `FUZZ_EXAMPLES` (default 100) examples per role with a fixed seed; for a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import date, datetime, timezone
@@ -170,3 +171,28 @@ async def test_fuzzed_requests_by_staff_never_fail(prod_app, library, deps, docu
     async with http_client(prod_app, base_url="https://library.example") as http:
         response = await Caller(http, deps, library["staff"], "staff").send(document)
         check_answer(document, response, ())
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["query", "variables", "operationName", "extensions", "input"])
+                      | st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+_BODIES = st.one_of(
+    _JSON.map(lambda value: json.dumps(value).encode()),
+    st.fixed_dictionaries({"query": OPERATIONS | st.text(max_size=40)},
+                          optional={"variables": _JSON, "operationName": _JSON, "extensions": _JSON})
+    .map(lambda value: json.dumps(value).encode()),
+    st.binary(max_size=120),
+)
+
+
+@given(body=_BODIES)
+@FUZZ
+async def test_fuzzed_request_bodies_are_answered_never_crashed(prod_app, library, body):
+    async with http_client(prod_app, base_url="https://library.example") as http:
+        response = await http.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code in (200, 400), (body, response.status_code, response.text)
+    assert UNEXPECTED_ERROR not in response.text, body

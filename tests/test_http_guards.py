@@ -192,6 +192,13 @@ async def test_batched_operations_are_refused(app, deps):
     assert await AuthThrottle.all().count() == 0 and await Session.all().count() == 0
 
 
+@pytest.mark.parametrize("body", [b"null", b"1", b'"query"', b"true", b"", b"{", b"\xff\xfe", b"\x00" * 17,
+                                  b"[" * 60000, b'{"query": "{ viewer { id } }", "variables": ' + b"[" * 60000])
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(client, body):
+    response = await client.http.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "Unexpected error" not in response.text
+
+
 async def test_an_oversized_body_is_refused_before_parsing(app, settings):
     big = {"query": "{ viewer { id } }", "variables": {"pad": "x" * settings.max_body_bytes}}
     async with http_client(app) as http:

@@ -111,3 +111,11 @@ def test_serve_hands_uvicorn_our_logging(monkeypatch):
     monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls, env=None: Settings(secret_key="k")))
     assert cli.main(["serve", "--port", "8123"]) == 0
     assert calls["access_log"] is False and "uvicorn.access" in calls["log_config"]["loggers"]
+
+
+async def test_the_log_names_only_the_schemas_own_fields(client, caplog):
+    caplog.set_level(logging.INFO)
+    await client.execute("query Mine { p101234567: viewer { id } hanako_example_jp { id } }")
+    [line] = [json.loads(x) for x in log_output(caplog).splitlines()]
+    assert line["fields"] == ["?", "viewer"] and line["operation"] == "Mine"
+    assert "101234567" not in log_output(caplog) and "hanako" not in log_output(caplog)

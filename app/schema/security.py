@@ -103,11 +103,16 @@ class OperationSummary(SchemaExtension):
         operation = get_operation_ast(document, ec.operation_name)
         if operation is None:
             return
+        root = ec.schema._schema.get_root_type(operation.operation)
+        known = root.fields if root is not None else {}
+        # Only the schema's own names: a made-up field name is the client's text, not ours.
+        names = {f.name.value if f.name.value in known or f.name.value == "__typename" else "?"
+                 for f in _root_fields(operation.selection_set, _fragments(document))}
         annotate(
             request.state,
             operation=operation.name.value[:100] if operation.name else None,
             operation_type=operation.operation.value,
-            fields=sorted({f.name.value for f in _root_fields(operation.selection_set, _fragments(document))}),
+            fields=sorted(names),
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,6 +46,17 @@ class GraphQLView(GraphQL):
                 operation=getattr(request.state, "log", {}).get("operation"),
             )
         return process_result(result)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            value = super().decode_json(data)
+        except (ValueError, RecursionError):  # also bytes in no Unicode encoding, or nested too deep
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        # Strawberry expects an object (an array is a batch, refused as such); `null` or `1`
+        # would otherwise crash it.
+        if not isinstance(value, (dict, list)):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return value
 
     def encode_json(self, data: Any) -> bytes:
         # orjson writes Japanese as UTF-8 (3 bytes a character), not as \\uXXXX escapes (6).
