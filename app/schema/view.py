@@ -1,4 +1,5 @@
-"""The GraphQL HTTP endpoint: strawberry's ASGI view with our context and JSON encoding."""
+"""The GraphQL HTTP endpoint: strawberry's ASGI view with our context, JSON encoding, and the
+last word on errors (bugs masked and logged, suggestions hidden; see `app.schema.security`)."""
 
 from __future__ import annotations
 
