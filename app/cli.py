@@ -43,9 +43,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     console.print(f"GraphQL at http://{args.host}:{args.port}/graphql"
                   + (" (GraphiQL on)" if settings.graphiql_enabled else ""))
+    from app.web.request_log import logging_config
+
+    # Our JSON request line replaces uvicorn's access log, which prints query strings (and so
+    # the tokens of e-mail confirmation links).
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, log_level="info",
+        proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+        log_config=logging_config(settings), access_log=False,
     )
     return 0
 

@@ -6,6 +6,8 @@ import contextlib
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app import db
@@ -15,6 +17,8 @@ from app.schema import build_schema
 from app.schema.view import GraphQLView
 from app.settings import Settings
 from app.web import email_confirm
+from app.web.guards import BodySizeLimit, GraphQLRequestGuard, SecurityHeaders, normalize_origin
+from app.web.request_log import RequestLog
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
@@ -38,7 +42,30 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
     email_confirm.redact_tokens_in_access_log()
     app = Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), *email_confirm.routes(deps)],
+        middleware=middleware(settings),
         lifespan=lifespan,
     )
     app.state.deps = deps
     return app
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """The HTTP protections every route gets, outermost first (see `app.web`)."""
+    stack = [
+        # Outermost, so that even the 500 of a crash carries the headers.
+        Middleware(SecurityHeaders, production=settings.production),
+        Middleware(RequestLog),
+    ]
+    origins = [o for o in (normalize_origin(v) for v in settings.allowed_origins) if o]
+    if origins:
+        # Only these origins may read answers in a browser, with the patron's cookie.
+        stack.append(Middleware(
+            CORSMiddleware, allow_origins=origins, allow_credentials=True, allow_methods=["POST"],
+            allow_headers=["Content-Type", "Authorization"], expose_headers=["X-Request-ID"],
+        ))
+    stack += [
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(GraphQLRequestGuard, public_base_url=settings.public_base_url,
+                   allowed_origins=settings.allowed_origins),
+    ]
+    return stack

@@ -87,6 +87,13 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     max_page_size: int = 100
 
+    # GraphQL abuse limits (see the README's "Security" section)
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 1000
+    max_body_bytes: int = 65536
+    log_level: str = "INFO"
+
     @property
     def production(self) -> bool:
         return self.app_env == "production"
@@ -102,6 +109,11 @@ class Settings:
     @property
     def introspection_enabled(self) -> bool:
         return (not self.production) if self.introspection is None else self.introspection
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        # "Did you mean ...?" reveals field names exactly as introspection does, so it follows it.
+        return self.introspection_enabled
 
     @property
     def session_cookie_name(self) -> str:
@@ -141,7 +153,10 @@ class Settings:
             reminder_days_before_due=_int("REMINDER_DAYS", Policy.reminder_days_before_due),
             hold_cart_limit=_int("HOLD_CART_LIMIT", Policy.hold_cart_limit),
         )
-        origins = tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+        origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+        if "*" in origins:
+            # With credentials a wildcard would hand every site the patrons' sessions.
+            raise RuntimeError("ALLOWED_ORIGINS lists origins (https://host[:port]); '*' is not allowed")
         return cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             secret_key=secret,
@@ -187,6 +202,11 @@ class Settings:
             introspection=_bool("INTROSPECTION", None),
             allowed_origins=origins,
             max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
+            max_query_depth=_int("MAX_QUERY_DEPTH", defaults.max_query_depth),
+            max_aliases=_int("MAX_ALIASES", defaults.max_aliases),
+            max_tokens=_int("MAX_TOKENS", defaults.max_tokens),
+            max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
+            log_level=env.get("LOG_LEVEL", defaults.log_level).upper(),
         )
 
 

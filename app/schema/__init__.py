@@ -6,11 +6,14 @@ its own with `build_schema(settings)` so limits and production switches follow t
 
 from __future__ import annotations
 
+from typing import Callable
+
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
 from app.schema.catalog import Item, Title
@@ -18,6 +21,7 @@ from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
 from app.schema.circulation import CirculationMutation
 from app.schema.email import EmailMutation
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
+from app.schema.security import security_extensions
 from app.settings import Settings
 
 
@@ -41,14 +45,22 @@ Mutation = merge_types("Mutation", (AccountsMutation, CirculationMutation, Email
 _NODE_TYPES = [Title, Item, *CIRCULATION_NODE_TYPES, Notice]
 
 
+class LibrarySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Strawberry would log every error with its message and traceback, which can quote
+        # variables and SQL. The view logs bugs itself, privacy-safe (`present_errors`).
+        return None
+
+
 def build_schema(settings: Settings | None = None,
-                 extensions: list[type[SchemaExtension] | SchemaExtension] | None = None) -> strawberry.Schema:
-    """The schema with the extensions these settings call for."""
-    return strawberry.Schema(
+                 extensions: list[Callable[[], SchemaExtension]] | None = None) -> strawberry.Schema:
+    """The schema with the limits and switches these settings call for (see `app.schema.security`)."""
+    settings = settings or Settings()
+    return LibrarySchema(
         query=Query,
         mutation=Mutation,
         types=_NODE_TYPES,
-        extensions=list(extensions or []),
+        extensions=[*security_extensions(settings), *(extensions or [])],
     )
 
 
