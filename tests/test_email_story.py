@@ -4,16 +4,15 @@ due-reminder mails as circulation runs, all through the worker and a real SMTP s
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
+from strawberry import relay
 
-from app.domain import notices
-from app.models import Hold, Item, Loan, Patron
-from app.models.enums import HoldSource, HoldStatus, NoticeKind
+from app.models import Item, Patron
 from app.worker import Worker
 from tests.conftest import http_client
-from tests.support import DEFAULT_PASSWORD, make_patron, make_title
+from tests.support import DEFAULT_PASSWORD, STAFF_PASSWORD, GraphQLClient, make_patron, make_staff, make_title
 
 
 @pytest.fixture
@@ -42,24 +41,27 @@ async def test_a_patron_registers_an_address_and_then_gets_every_notice_there(ap
         patron = await Patron.get()
         assert patron.contact_email == "hanako@example.jp"
 
-        # Circulation places a hold and later traps a copy (as its domain records them).
+        # Someone else has the only copy; the patron places a web hold (予約受付).
         title = await make_title(deps, "銀河鉄道の夜")
-        hold = await Hold.create(patron=patron, title=title, source=HoldSource.WEB, status=HoldStatus.WAITING,
-                                 contact_email=patron.contact_email, placed_at=deps.now())
-        await notices.enqueue(deps, NoticeKind.HOLD_RECEIVED, dedupe_key=f"hold_received:{hold.id}",
-                              patron_id=patron.id, to_address=hold.contact_email,
-                              data={"hold_id": hold.id, "title_id": title.id, "title": title.title,
-                                    "placed_on": "2026-11-28", "source": "web"})
-        await worker.iterate()
-        await notices.enqueue(deps, NoticeKind.HOLD_READY, dedupe_key=f"hold_ready:{hold.id}:1:2026-11-28",
-                              patron_id=patron.id, to_address=hold.contact_email,
-                              data={"hold_id": hold.id, "title_id": title.id, "title": title.title,
-                                    "pickup_deadline": "2026-12-05"})
-        await worker.iterate()
-
-        # The patron borrows a book due on 12 December: the reminder comes on the 10th, once.
         item = await Item.get(title=title)
-        await Loan.create(item=item, title=title, patron=patron, checked_out_at=deps.now(), due_date=date(2026, 12, 12))
+        await make_patron(deps, "107654321")
+        await make_staff(deps)
+        async with http_client(app, address="198.51.100.30") as desk_http:
+            desk = GraphQLClient(desk_http)
+            await desk.staff_login("desk1", STAFF_PASSWORD)
+            assert (await desk.mutate("checkoutItem", {"cardNumber": "107654321", "barcode": item.barcode}))["errors"] == []
+            hold = await client.mutate("placeHold", {"titleId": relay.to_base64("Title", title.id)}, "hold { status }")
+            assert hold == {"errors": [], "hold": {"status": "WAITING"}}
+            await worker.iterate()
+
+            # The copy comes back and is kept for the patron (貸出準備完了), who collects it.
+            assert (await desk.mutate("checkinItem", {"barcode": item.barcode}))["errors"] == []
+            await worker.iterate()
+            loan = await desk.mutate("checkoutItem", {"cardNumber": "101234567", "barcode": item.barcode},
+                                     "loan { dueDate }")
+            assert loan == {"errors": [], "loan": {"dueDate": "2026-12-12"}}
+
+        # The loan is due on 12 December: the reminder comes on the 10th, once.
         clock.set(datetime(2026, 12, 10, 9, 0))
         await client.login("101234567", DEFAULT_PASSWORD)
         await worker.iterate()
