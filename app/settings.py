@@ -67,6 +67,12 @@ class Settings:
     email_token_hours: int = 24
     notices_include_titles: bool = False
 
+    # The catalog and the patron's own library (My本棚)
+    new_arrival_days: int = 30
+    favorite_limit: int = 500
+    bookshelf_limit: int = 20
+    bookshelf_entry_limit: int = 500
+
     # Web
     graphiql: bool | None = None
     introspection: bool | None = None
@@ -157,6 +163,10 @@ class Settings:
             notices_include_titles=bool(
                 _bool("NOTICES_INCLUDE_TITLES", defaults.notices_include_titles)
             ),
+            new_arrival_days=_int("NEW_ARRIVAL_DAYS", defaults.new_arrival_days),
+            favorite_limit=_int("FAVORITE_LIMIT", defaults.favorite_limit),
+            bookshelf_limit=_int("BOOKSHELF_LIMIT", defaults.bookshelf_limit),
+            bookshelf_entry_limit=_int("BOOKSHELF_ENTRY_LIMIT", defaults.bookshelf_entry_limit),
             graphiql=_bool("GRAPHIQL", None),
             introspection=_bool("INTROSPECTION", None),
             allowed_origins=origins,

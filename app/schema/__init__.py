@@ -13,7 +13,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
-from app.schema.catalog import Item, Title
+from app.schema.catalog import CatalogQuery, Item, Title
 from app.settings import Settings
 
 
@@ -30,7 +30,7 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery))
 Mutation = merge_types("Mutation", (AccountsMutation,))
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
