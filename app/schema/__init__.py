@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
 from app.schema.catalog import CatalogQuery, Item, Title
+from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
 from app.settings import Settings
 
 
@@ -31,10 +32,10 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery))
-Mutation = merge_types("Mutation", (AccountsMutation,))
+Mutation = merge_types("Mutation", (AccountsMutation, ShelvesMutation))
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
-_NODE_TYPES = [Title, Item]
+_NODE_TYPES = [Title, Item, Favorite, Bookshelf, BookshelfEntry, ReadingHistoryEntry]
 
 
 def build_schema(settings: Settings | None = None,

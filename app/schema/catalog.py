@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from app.domain import catalog
 from app.domain.catalog import CatalogFilter, TitlePage
+from app.models import Favorite as FavoriteModel
 from app.models import Item as ItemModel
 from app.models import Title as TitleModel
 from app.models.enums import ItemStatus, MaterialType
@@ -21,6 +22,17 @@ from app.schema.context import Context
 
 MaterialTypeEnum = strawberry.enum(MaterialType, name="MaterialType", description="資料種別")
 ItemStatusEnum = strawberry.enum(ItemStatus, name="ItemStatus", description="Where a copy is now.")
+
+
+def _favorite_titles(ctx: Context):
+    async def batch(title_ids: list[int]) -> list[bool]:
+        patron = await ctx.patron()
+        if patron is None:
+            return [False] * len(title_ids)
+        found = set(await FavoriteModel.filter(patron_id=patron.id, title_id__in=title_ids).values_list("title_id", flat=True))
+        return [i in found for i in title_ids]
+
+    return loaders.loader(ctx, "favorite_titles", batch)
 
 
 def _items_of_title(ctx: Context):
@@ -72,6 +84,10 @@ class Title(relay.Node):
     )
     async def holdable(self, info: Info[Context, None]) -> bool:
         return (await loaders.availability(info.context).load(self.id)).all_copies_out
+
+    @strawberry.field(description="The logged-in patron has the title in お気に入り (false for guests and staff).")
+    async def is_favorite(self, info: Info[Context, None]) -> bool:
+        return await _favorite_titles(info.context).load(self.id)
 
     @strawberry.field(description="The copies (所蔵), withdrawn ones left out.")
     async def items(self, info: Info[Context, None]) -> list[Item]:
