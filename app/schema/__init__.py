@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
+from app.schema.calendar import CalendarEvent, CalendarMutation, CalendarQuery
 from app.schema.catalog import CatalogQuery, Item, Title
 from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
 from app.settings import Settings
@@ -31,11 +32,11 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, ShelvesMutation))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, ShelvesMutation, CalendarMutation))
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
-_NODE_TYPES = [Title, Item, Favorite, Bookshelf, BookshelfEntry, ReadingHistoryEntry]
+_NODE_TYPES = [Title, Item, Favorite, Bookshelf, BookshelfEntry, ReadingHistoryEntry, CalendarEvent]
 
 
 def build_schema(settings: Settings | None = None,
