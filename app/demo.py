@@ -14,14 +14,20 @@ from tortoise.transactions import in_transaction
 
 from app.domain import accounts
 from app.domain.deps import Deps
-from app.domain.catalog import index_text
+from app.domain.catalog import title_index_text
 from app.models import (
+    Bookshelf,
+    BookshelfEntry,
     CalendarDay,
     CalendarEvent,
+    Favorite,
     Hold,
     Item,
     Loan,
     Patron,
+    ReadingGoal,
+    ReadingHistoryEntry,
+    ReadingTally,
     Staff,
     Title,
 )
@@ -74,6 +80,8 @@ _FAMILY = [("山田", "ヤマダ"), ("田中", "タナカ"), ("佐藤", "サト�
            ("中村", "ナカムラ"), ("松本", "マツモト"), ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ")]
 _GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("陽菜", "ヒナ"), ("蓮", "レン"), ("美咲", "ミサキ"),
           ("健", "ケン"), ("さくら", "サクラ"), ("翔", "ショウ"), ("由美", "ユミ"), ("誠", "マコト")]
+_CLASSIC_PUBLISHERS = {"岩波書店": "イワナミショテン", "新潮社": "シンチョウシャ", "偕成社": "カイセイシャ",
+                       "集英社": "シュウエイシャ"}
 _PUBLISHERS = [("福音館書店", "フクインカンショテン"), ("講談社", "コウダンシャ"), ("小学館", "ショウガクカン"),
                ("岩崎書店", "イワサキショテン"), ("ポプラ社", "ポプラシャ"), ("技術評論社", "ギジュツヒョウロンシャ")]
 
@@ -112,6 +120,7 @@ async def load_demo(deps: Deps, titles: int = 300) -> bool:
         patrons = await _patrons(deps, now)
         await _calendar(today)
         await _circulation(rng, deps, patrons, title_rows, items, now, today)
+        await _patron_library(rng, patrons[0], title_rows, now, today)
     for username, password, role in DEMO_STAFF:
         if not await Staff.exists(username=username):
             await accounts.create_staff(deps, username, password, role=role)
@@ -125,7 +134,7 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
         pattern, pattern_reading = rng.choice(_PATTERNS)
         family, family_kana = rng.choice(_FAMILY)
         given, given_kana = rng.choice(_GIVEN)
-        publisher, _ = rng.choice(_PUBLISHERS)
+        publisher, _ = rng.choice(_PUBLISHERS)  # the reading comes from _PUBLISHER_KANA
         volume = len(specs)
         specs.append((
             pattern.format(s=subject) + (f" {volume % 7 + 1}" if volume % 5 == 0 else ""),
@@ -133,15 +142,19 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
             family + given, family_kana + given_kana, publisher, rng.randint(1995, 2026), ndc,
         ))
     rows = []
+    publisher_kana = dict(_PUBLISHERS) | _CLASSIC_PUBLISHERS
     for n, (title, kana, author, author_kana, publisher, year, ndc) in enumerate(specs[:count]):
         material = MaterialType.MAGAZINE if n % 29 == 0 else (
             MaterialType.PICTURE_BOOK if "こども" in title or n % 17 == 0 else MaterialType.BOOK)
-        rows.append(Title(
+        row = Title(
             title=title, title_kana=kana, author=author, author_kana=author_kana, publisher=publisher,
+            publisher_kana=publisher_kana.get(publisher, ""),
             published_year=year, isbn=f"978{4000000000 + n * 7919:010d}"[:13], ndc=ndc, material_type=material,
-            search_text=index_text(title, kana, author, author_kana, publisher),
             arrived_on=today - timedelta(days=rng.randint(0, 720)), created_at=now, updated_at=now,
-        ))
+        )
+        # The search index (FTS5 on SQLite, pg_trgm on PostgreSQL) follows search_text.
+        row.search_text = title_index_text(row)
+        rows.append(row)
     await Title.bulk_create(rows, batch_size=500)
     return await Title.all().order_by("id")
 
@@ -233,7 +246,8 @@ async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], ti
         )
 
     hanako, taro = patrons[0], patrons[1]
-    single_copy = [t for t in titles if len(items[t.id]) == 1 and items[t.id][0].loanable]
+    # 花子 borrows titles 0 and 5; the single-copy titles lent below come from the rest, whatever the ids.
+    single_copy = [t for t in titles[6:] if len(items[t.id]) == 1 and items[t.id][0].loanable]
     # 花子: one loan due in a week (renewable), one renewed already, one overdue.
     await lend(hanako, titles[0], 7)
     await lend(hanako, titles[5], 20, renewed=1)
@@ -253,3 +267,41 @@ async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], ti
             waiting = others[(n + 5) % len(others)]
             if waiting.id != borrower.id:
                 await hold(waiting, title, rng.randint(0, 5))
+
+
+async def _patron_library(rng: random.Random, hanako: Patron, titles: list[Title], now: datetime, today: date) -> None:
+    """花子's own library: favorites, two bookshelves, an opted-in loan history and a reading goal
+    for this fiscal year (April to March), so マイページ has something to show."""
+    by_name = {t.title: t for t in titles}
+    for minutes, name in enumerate(["銀河鉄道の夜", "注文の多い料理店", "檸檬", "山月記"]):
+        await Favorite.create(patron_id=hanako.id, title_id=by_name[name].id, created_at=now - timedelta(minutes=minutes))
+    shelves = {"宮沢賢治を読む": ["銀河鉄道の夜", "注文の多い料理店"], "子どもと読みたい": ["ごんぎつね", "手袋を買いに"]}
+    for n, (shelf_name, names) in enumerate(shelves.items()):
+        shelf = await Bookshelf.create(patron_id=hanako.id, name=shelf_name, created_at=now - timedelta(days=30 - n),
+                                       updated_at=now)
+        for name in names:
+            await BookshelfEntry.create(bookshelf_id=shelf.id, title_id=by_name[name].id, added_at=now)
+
+    # Opted in two months ago: her current loans and earlier ones since then are in the history.
+    hanako.reading_history_enabled_at = now - timedelta(days=60)
+    await hanako.save(update_fields=["reading_history_enabled_at"])
+    borrowed = [(loan.title_id, _local_day(loan.checked_out_at, now, today))
+                for loan in await Loan.filter(patron_id=hanako.id)]
+    earlier = [t for t in titles[30:] if t.id not in {b[0] for b in borrowed}]
+    borrowed += [(rng.choice(earlier).id, today - timedelta(days=days)) for days in (55, 48, 41, 33, 26, 22)]
+    await ReadingHistoryEntry.bulk_create([ReadingHistoryEntry(patron_id=hanako.id, title_id=t, borrowed_on=d)
+                                           for t, d in borrowed])
+    # The marathon counts every loan, including ones from before the history was turned on.
+    days = [d for _, d in borrowed] + [today - timedelta(days=n) for n in (150, 120, 95, 80)]
+    tallies: dict[date, int] = {}
+    for day in days:
+        tallies[day] = tallies.get(day, 0) + 1
+    await ReadingTally.bulk_create([ReadingTally(patron_id=hanako.id, day=d, count=c) for d, c in tallies.items()])
+    start = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    await ReadingGoal.create(patron_id=hanako.id, target=24, period_start=start,
+                             period_end=date(start.year + 1, 3, 31), updated_at=now)
+
+
+def _local_day(instant: datetime, now: datetime, today: date) -> date:
+    """The library-local date of an instant in the demo's past (whole days before `now`)."""
+    return today - timedelta(days=(now - instant).days)

@@ -25,7 +25,7 @@ from typing import Awaitable, Callable, Iterable, Sequence
 from tortoise.functions import Count
 
 from app import db
-from app.domain.normalize import search_key
+from app.domain.normalize import search_key, search_key_of_parts
 from app.models import Hold, Item, Title
 from app.models.enums import ACTIVE_HOLD_STATUSES, HoldStatus, ItemStatus, MaterialType
 
@@ -95,8 +95,7 @@ def index_text(*parts: str | None) -> str:
     Spaces inside one part are dropped, so a reading written word by word (ワガハイ ハ ネコ デ
     アル) is found by ネコデアル; parts stay separated, so no match spans two of them.
     """
-    keys = (search_key(p).replace(" ", "") for p in parts if p)
-    return " ".join(k for k in keys if k)
+    return " ".join(k for k in search_key_of_parts([p for p in parts if p]) if k)
 
 
 def title_index_text(title: Title) -> str:
