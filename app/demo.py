@@ -12,9 +12,10 @@ from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from app import db
 from app.domain import accounts
 from app.domain.deps import Deps
-from app.domain.catalog import title_index_text
+from app.domain.catalog import index_text
 from app.models import (
     Bookshelf,
     BookshelfEntry,
@@ -146,17 +147,17 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
     for n, (title, kana, author, author_kana, publisher, year, ndc) in enumerate(specs[:count]):
         material = MaterialType.MAGAZINE if n % 29 == 0 else (
             MaterialType.PICTURE_BOOK if "こども" in title or n % 17 == 0 else MaterialType.BOOK)
-        row = Title(
-            title=title, title_kana=kana, author=author, author_kana=author_kana, publisher=publisher,
-            publisher_kana=publisher_kana.get(publisher, ""),
-            published_year=year, isbn=f"978{4000000000 + n * 7919:010d}"[:13], ndc=ndc, material_type=material,
-            arrived_on=today - timedelta(days=rng.randint(0, 720)), created_at=now, updated_at=now,
-        )
-        # The search index (FTS5 on SQLite, pg_trgm on PostgreSQL) follows search_text.
-        row.search_text = title_index_text(row)
-        rows.append(row)
-    await Title.bulk_create(rows, batch_size=500)
-    return await Title.all().order_by("id")
+        reading = publisher_kana.get(publisher, "")
+        rows.append([
+            title, kana, author, author_kana, publisher, reading, year, f"978{4000000000 + n * 7919:010d}"[:13],
+            ndc, material, index_text(title, kana, author, author_kana, publisher, reading),
+            today - timedelta(days=rng.randint(0, 720)), now, now,
+        ])
+    # The search index (FTS5 on SQLite, pg_trgm on PostgreSQL) follows search_text.
+    await db.bulk_insert(Title, ["title", "title_kana", "author", "author_kana", "publisher", "publisher_kana",
+                                 "published_year", "isbn", "ndc", "material_type", "search_text", "arrived_on",
+                                 "created_at", "updated_at"], rows)
+    return await Title.all().only("id", "title", "ndc").order_by("id")
 
 
 async def _items(rng: random.Random, titles: list[Title], now: datetime) -> dict[int, list[Item]]:
@@ -164,14 +165,11 @@ async def _items(rng: random.Random, titles: list[Title], now: datetime) -> dict
     rows = []
     for title in titles:
         for copy in range(1 if title.id % 3 else 2):
-            rows.append(Item(
-                barcode=f"2{title.id:07d}{copy}", title_id=title.id, status=ItemStatus.AVAILABLE,
-                location=rng.choice(locations), loanable=not (title.ndc.startswith("219") and copy == 1),
-                created_at=now,
-            ))
-    await Item.bulk_create(rows, batch_size=500)
+            rows.append([f"2{title.id:07d}{copy}", title.id, ItemStatus.AVAILABLE, rng.choice(locations),
+                         not (title.ndc.startswith("219") and copy == 1), now])
+    await db.bulk_insert(Item, ["barcode", "title_id", "status", "location", "loanable", "created_at"], rows)
     by_title: dict[int, list[Item]] = {}
-    for item in await Item.all().order_by("id"):
+    for item in await Item.all().only("id", "title_id", "status", "loanable").order_by("id"):
         by_title.setdefault(item.title_id, []).append(item)
     return by_title
 

@@ -205,3 +205,24 @@ async def test_title_lists_its_copies(client, deps):
     assert [i["status"] for i in items] == ["AVAILABLE", "AVAILABLE"]
     assert items[0]["title"]["title"] == "こころ"
     assert await Item.filter(title=title).count() == 3
+
+
+async def test_the_filters_follow_the_availability_rules_for_every_copy_status(deps):
+    from app.domain.catalog import CatalogFilter, availability, search
+
+    combos = [[], [ItemStatus.AVAILABLE], [ItemStatus.ON_LOAN], [ItemStatus.ON_HOLD_SHELF, ItemStatus.IN_TRANSIT],
+              [ItemStatus.MISSING], [ItemStatus.WITHDRAWN, ItemStatus.ON_LOAN], [ItemStatus.ON_LOAN, ItemStatus.AVAILABLE],
+              [ItemStatus.MISSING, ItemStatus.WITHDRAWN]]
+    titles = []
+    for n, statuses in enumerate(combos):
+        title = await make_title(deps, f"猫の本 {n}", title_kana="ネコノホン", copies=0)
+        for status in statuses:
+            await make_item(deps, title, status=status)
+        await make_item(deps, title, status=ItemStatus.AVAILABLE, loanable=False)  # reference copy: never counts
+        titles.append(title)
+    found = await availability([t.id for t in titles])
+    for keyword in ("", "猫", "猫の本", "ねこのほん"):
+        holdable = {t.id for t in (await search(keyword, CatalogFilter(holdable=True), limit=50)).titles}
+        assert holdable == {i for i, a in found.items() if a.all_copies_out}, keyword
+        on_shelf = {t.id for t in (await search(keyword, CatalogFilter(available_now=True), limit=50)).titles}
+        assert on_shelf == {i for i, a in found.items() if a.available > 0}, keyword

@@ -18,7 +18,7 @@ reading after `limit + 1` rows; the total is counted only when a client asks for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Awaitable, Callable, Iterable, Sequence
 
@@ -31,6 +31,8 @@ from app.models.enums import ACTIVE_HOLD_STATUSES, HoldStatus, ItemStatus, Mater
 
 # Copies in these states are not part of the collection a patron can borrow from.
 _GONE = (ItemStatus.MISSING, ItemStatus.WITHDRAWN)
+# Copies in the collection but not on the shelf (on loan, waiting on the hold shelf, in transit).
+_OUT = tuple(s for s in ItemStatus if s not in _GONE and s is not ItemStatus.AVAILABLE)
 
 # A query longer than this is not a keyword search (and would make a needlessly long statement).
 MAX_QUERY_LENGTH = 200
@@ -58,35 +60,40 @@ class Availability:
         return self.owned and self.available == 0
 
 
+def _availability_columns(sql: _Sql, title_id: str) -> str:
+    """SQL columns copies, available, on_loan and holds_waiting of the title `title_id`: the
+    one definition of 貸出状況 (index lookups on items (title_id, status) and holds)."""
+
+    def copies(condition: str) -> str:
+        return (f"(SELECT count(*) FROM items i WHERE i.title_id = {title_id} "
+                f"AND i.loanable = {sql.param(True)} AND i.status {condition})")
+
+    gone = ", ".join(sql.param(s.value) for s in _GONE)
+    return (
+        f"{copies(f'NOT IN ({gone})')} AS copies, "
+        f"{copies('= ' + sql.param(ItemStatus.AVAILABLE.value))} AS available, "
+        f"{copies('= ' + sql.param(ItemStatus.ON_LOAN.value))} AS on_loan, "
+        f"(SELECT count(*) FROM holds h WHERE h.title_id = {title_id} "
+        f"AND h.status = {sql.param(HoldStatus.WAITING.value)}) AS holds_waiting"
+    )
+
+
+def _availability_of(row: dict) -> Availability:
+    return Availability(int(row["copies"]), int(row["available"]), int(row["on_loan"]), int(row["holds_waiting"]))
+
+
 async def availability(title_ids: Iterable[int]) -> dict[int, Availability]:
-    """Availability of many titles in two grouped queries (never one query per title)."""
+    """Availability of many titles in one query (never one query per title)."""
     ids = list(set(title_ids))
     if not ids:
         return {}
-    counts: dict[int, dict[str, int]] = {i: {"copies": 0, "available": 0, "on_loan": 0, "holds_waiting": 0} for i in ids}
-    rows = (
-        await Item.filter(title_id__in=ids, loanable=True)
-        .exclude(status__in=_GONE)
-        .annotate(n=Count("id"))
-        .group_by("title_id", "status")
-        .values("title_id", "status", "n")
-    )
-    for row in rows:
-        c = counts[row["title_id"]]
-        c["copies"] += row["n"]
-        if row["status"] == ItemStatus.AVAILABLE:
-            c["available"] += row["n"]
-        elif row["status"] == ItemStatus.ON_LOAN:
-            c["on_loan"] += row["n"]
-    holds = (
-        await Hold.filter(title_id__in=ids, status=HoldStatus.WAITING)
-        .annotate(n=Count("id"))
-        .group_by("title_id")
-        .values("title_id", "n")
-    )
-    for row in holds:
-        counts[row["title_id"]]["holds_waiting"] = row["n"]
-    return {i: Availability(**c) for i, c in counts.items()}
+    conn = db.connection()
+    sql = _Sql(db.is_postgres(conn))
+    columns = _availability_columns(sql, "t.id")
+    listed = ", ".join(sql.param(i) for i in ids)
+    rows = await conn.execute_query_dict(f"SELECT t.id, {columns} FROM titles t WHERE t.id IN ({listed})", sql.params)
+    found = {row["id"]: _availability_of(row) for row in rows}
+    return {i: found.get(i, Availability()) for i in ids}
 
 
 def index_text(*parts: str | None) -> str:
@@ -128,10 +135,14 @@ class CatalogFilter:
 
 @dataclass
 class TitlePage:
-    """One page of titles (`limit + 1` rows fetched, to tell whether more follow) and a lazy count."""
+    """One page of titles (`limit + 1` rows fetched, to tell whether more follow) and a lazy count.
+
+    Titles of searches and lists are read-only: only the columns the catalog shows are loaded.
+    """
 
     titles: list[Title]
     count: Callable[[], Awaitable[int]]
+    availability: dict[int, Availability] = field(default_factory=dict)  # when read with the page
 
 
 class _Sql:
@@ -142,8 +153,9 @@ class _Sql:
         self.params: list[object] = []
 
     def param(self, value: object) -> str:
+        """A numbered placeholder ($1 / ?1): pieces may be written in any order."""
         self.params.append(value)
-        return f"${len(self.params)}" if self.postgres else "?"
+        return f"${len(self.params)}" if self.postgres else f"?{len(self.params)}"
 
 
 def _filter_conditions(sql: _Sql, flt: CatalogFilter, title_id: str) -> list[str]:
@@ -164,7 +176,11 @@ def _filter_conditions(sql: _Sql, flt: CatalogFilter, title_id: str) -> list[str
     if flt.available_now:
         conditions.append(copies(False, ItemStatus.AVAILABLE))
     if flt.holdable:
-        conditions.append(copies(True, *_GONE))
+        # Owned with no copy on the shelf = some loanable copy is out, none is available. The
+        # copies out are few (an index on items (status, title_id)), so they drive the query.
+        loanable, out = sql.param(True), ", ".join(sql.param(s.value) for s in _OUT)
+        conditions.append(f"{title_id} IN (SELECT o.title_id FROM items o WHERE o.loanable = {loanable} "
+                          f"AND o.status IN ({out}))")
         conditions.append("NOT " + copies(False, ItemStatus.AVAILABLE))
     return conditions
 
@@ -183,6 +199,7 @@ class _Query:
     body: str  # FROM ... WHERE ...
     order: str  # ORDER BY terms
     key: str  # the title id column
+    title_order: str = "t.id DESC"  # the same order in columns of titles t
 
 
 def _sqlite_search(terms: list[str], flt: CatalogFilter) -> _Query:
@@ -204,27 +221,42 @@ def _sqlite_search(terms: list[str], flt: CatalogFilter) -> _Query:
 
 
 def _titles_query(postgres: bool, terms: list[str], flt: CatalogFilter) -> _Query:
-    """Titles containing every term (LIKE, the pg_trgm index on PostgreSQL), or all titles."""
+    """Titles containing every term (LIKE, the pg_trgm index on PostgreSQL; instr on SQLite), or
+    all titles: for PostgreSQL, and on SQLite when another condition narrows the titles more."""
     sql = _Sql(postgres)
-    where = [f"t.search_text LIKE {sql.param('%' + _escape_like(t) + '%')}" for t in terms]
+    if postgres:
+        where = [f"t.search_text LIKE {sql.param('%' + _escape_like(t) + '%')}" for t in terms]
+    else:
+        where = [f"instr(t.search_text, {sql.param(t)}) > 0" for t in terms]
     where += _filter_conditions(sql, flt, "t.id")
     return _Query(sql, "FROM titles t" + (f" WHERE {' AND '.join(where)}" if where else ""), "t.id DESC", "t.id")
 
 
+# What the catalog shows of a title; the bookkeeping columns (search text, timestamps) stay out.
+_SHOWN = ("id", "title", "title_kana", "author", "author_kana", "publisher", "publisher_kana", "published_year",
+          "isbn", "ndc", "material_type", "arrived_on")
+
+
 async def _run(query: _Query, offset: int, limit: int) -> TitlePage:
-    """Fetch one page of title ids (plus one), then the titles; count only when asked."""
+    """One page of titles (plus one) with their availability in a single statement; the total
+    is counted only when asked."""
     conn = db.connection()
     sql = query.sql
     count_params = list(sql.params)
-    page = (f"SELECT {query.key} AS id {query.body} ORDER BY {query.order} "
-            f"LIMIT {sql.param(limit + 1)} OFFSET {sql.param(offset)}")
+    columns = ", ".join(f"t.{c}" for c in _SHOWN)
+    page = (f"SELECT {columns}, {_availability_columns(sql, 't.id')} FROM titles t "
+            f"JOIN (SELECT {query.key} AS page_id {query.body} ORDER BY {query.order} "
+            f"LIMIT {sql.param(limit + 1)} OFFSET {sql.param(offset)}) page "
+            f"ON t.id = page.page_id ORDER BY {query.title_order}")
     rows = await conn.execute_query_dict(page, sql.params)
 
     async def count() -> int:
         result = await conn.execute_query_dict(f"SELECT count(*) AS n {query.body}", count_params)
         return int(result[0]["n"])
 
-    return TitlePage(await _titles_in_order([r["id"] for r in rows]), count)
+    # Tortoise's own row-to-model step (what QuerySet uses), for rows of the shown columns only.
+    titles = [Title._init_from_db(**{c: row[c] for c in _SHOWN}) for row in rows]
+    return TitlePage(titles, count, {row["id"]: _availability_of(row) for row in rows})
 
 
 async def _titles_in_order(ids: Sequence[int]) -> list[Title]:
@@ -239,7 +271,8 @@ async def search(keyword: str, flt: CatalogFilter = CatalogFilter(), *, offset: 
     """
     postgres = db.is_postgres()
     terms = search_terms(keyword)
-    if terms and not postgres:
+    # Holdable titles (every copy out) are few: checking their text beats walking the matches.
+    if terms and not postgres and not flt.holdable:
         query = _sqlite_search(terms, flt)
     else:
         query = _titles_query(postgres, terms, flt)
@@ -253,7 +286,7 @@ async def new_arrivals(today: date, days: int, flt: CatalogFilter = CatalogFilte
     sql = query.sql
     window = f"t.arrived_on > {sql.param(today - timedelta(days=days))} AND t.arrived_on <= {sql.param(today)}"
     query.body += (" AND " if " WHERE " in query.body else " WHERE ") + window
-    query.order = "t.arrived_on DESC, t.id DESC"
+    query.order = query.title_order = "t.arrived_on DESC, t.id DESC"
     return await _run(query, offset, limit)
 
 

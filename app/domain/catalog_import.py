@@ -26,7 +26,6 @@ import jaconv
 from stdnum import ean
 from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import InvalidChecksum, ValidationError
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from app import db
@@ -262,35 +261,6 @@ def _changes(title: dict[str, object], values: dict[str, object]) -> dict[str, o
     return changes
 
 
-async def _insert(model: type[Model], columns: list[str], rows: list[list[object]],
-                  returning: tuple[str, ...] = ()) -> list[dict]:
-    """Multi-row INSERTs, one statement per chunk: on SQLite the search-index triggers then run
-    inside one statement, so FTS5 keeps its pending index in memory instead of flushing a
-    segment per row (the difference is several times the import time)."""
-    conn = db.connection()
-    postgres = db.is_postgres(conn)
-    fields = [model._meta.fields_map[c] for c in columns]
-    per_statement = max(1, _MAX_PARAMS // len(columns))
-    found: list[dict] = []
-    for start in range(0, len(rows), per_statement):
-        params: list[object] = []
-        groups = []
-        for row in rows[start: start + per_statement]:
-            marks = []
-            for f, value in zip(fields, row):
-                params.append(f.to_db_value(value, model))
-                marks.append(f"${len(params)}" if postgres else "?")
-            groups.append(f"({', '.join(marks)})")
-        sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES {', '.join(groups)}"
-        if returning:
-            found += await conn.execute_query_dict(f"{sql} RETURNING {', '.join(returning)}", params)
-        else:
-            await conn.execute_query(sql, params)
-    return found
-
-
-# asyncpg allows 32767 parameters in one statement.
-_MAX_PARAMS = 30000
 _NEW_TITLE_COLUMNS = ["isbn", *_TITLE_FIELDS, "search_text", "created_at", "updated_at"]
 _TITLE_READ = ("id", "isbn", *_TITLE_FIELDS)
 _ITEM_READ = ("id", "barcode", "title_id", "location", "loanable")
@@ -361,7 +331,7 @@ class _Importer:
             await Title.bulk_update(titles, fields=[*_TITLE_FIELDS, "search_text", "updated_at"], batch_size=500)
             self.report.titles_updated += len(titles)
         if new:
-            created = await _insert(Title, _NEW_TITLE_COLUMNS, [self._new_title(f) for f in new.values()],
+            created = await db.bulk_insert(Title, _NEW_TITLE_COLUMNS, [self._new_title(f) for f in new.values()],
                                     returning=("id", "isbn", *_KEY_FIELDS))
             ids = {}
             for row in created:
@@ -392,7 +362,7 @@ class _Importer:
             elif any(item[k] != v for k, v in wanted.items()):
                 changes[item["id"]] = wanted
         if new:
-            await _insert(Item, ["barcode", "title_id", "status", "location", "loanable", "created_at"], new)
+            await db.bulk_insert(Item, ["barcode", "title_id", "status", "location", "loanable", "created_at"], new)
             self.report.items_created += len(new)
         if changes:
             changed = await Item.filter(id__in=list(changes))

@@ -9,6 +9,9 @@ SQLite: two FTS5 tables kept in step with `titles.search_text` by triggers:
   import, the demo, a tool) keeps the index right.
 
 PostgreSQL: pg_trgm and a GIN trigram index on `titles.search_text` for LIKE '%term%'.
+
+Both: an index on items (status, title_id), from which the holdable filter finds the titles
+whose copies are all out.
 """
 
 from tortoise import migrations
@@ -50,6 +53,8 @@ SQLITE_UP = [
         INSERT INTO titles_fts (rowid, search_text) VALUES (new.id, new.search_text);
         INSERT INTO titles_bigram (rowid, grams) VALUES (new.id, {_bigrams('new.search_text')});
     END""",
+    # Copies by status: the few titles whose copies are all out (holdable) are found from here.
+    "CREATE INDEX IF NOT EXISTS items_status_title ON items (status, title_id)",
     # Titles that existed before this migration.
     "INSERT INTO titles_fts (titles_fts) VALUES ('rebuild')",
     f"INSERT INTO titles_bigram (rowid, grams) SELECT id, {_bigrams('search_text')} FROM titles",
@@ -60,13 +65,15 @@ SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS titles_search_update",
     "DROP TABLE IF EXISTS titles_fts",
     "DROP TABLE IF EXISTS titles_bigram",
+    "DROP INDEX IF EXISTS items_status_title",
 ]
 POSTGRES_UP = [
     # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS titles_search_text_trgm ON titles USING gin (search_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS items_status_title ON items (status, title_id)",
 ]
-POSTGRES_DOWN = ["DROP INDEX IF EXISTS titles_search_text_trgm"]
+POSTGRES_DOWN = ["DROP INDEX IF EXISTS titles_search_text_trgm", "DROP INDEX IF EXISTS items_status_title"]
 
 
 def _per_dialect(sqlite: list[str], postgres: list[str]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -46,7 +46,8 @@ def build_schema(settings: Settings | None = None,
         query=Query,
         mutation=Mutation,
         types=_NODE_TYPES,
-        extensions=list(extensions or []),
+        # Clients send the same few documents again and again: parse and validate each once.
+        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), *(extensions or [])],
     )
 
 

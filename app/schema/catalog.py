@@ -147,10 +147,13 @@ def _filter(value: CatalogFilterInput | None) -> CatalogFilter:
 
 
 def title_connection(info: Info[Context, None], page: Page, result: TitlePage) -> Connection[Title]:
-    """A connection of titles; the titles loader learns them, so `item.title` costs nothing more."""
-    titles = loaders.titles(info.context)
+    """A connection of titles; the loaders learn the titles and their availability read with the
+    page, so neither costs another query."""
+    titles, availability = loaders.titles(info.context), loaders.availability(info.context)
     for row in result.titles:
         titles.prime(row.id, row)
+    for title_id, known in result.availability.items():
+        availability.prime(title_id, known)
     return page.connection(result.titles, result.count, Title.from_model)
 
 
