@@ -26,7 +26,7 @@ from tortoise.functions import Count
 
 from app import db
 from app.domain.normalize import search_key, search_key_of_parts
-from app.models import Hold, Item, Title
+from app.models import Hold, Title
 from app.models.enums import ACTIVE_HOLD_STATUSES, HoldStatus, ItemStatus, MaterialType
 
 # Copies in these states are not part of the collection a patron can borrow from.

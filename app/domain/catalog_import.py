@@ -383,6 +383,7 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
     today = deps.today()
 
     written, analyzed_at = 0, 0
+    postgres = db.is_postgres()
 
     async def flush() -> None:
         nonlocal written, analyzed_at
@@ -392,7 +393,7 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
             if on_progress:
                 on_progress(len(batch))
             batch.clear()
-        if written >= 2 * analyzed_at + batch_size:
+        if postgres and written >= 2 * analyzed_at + batch_size:
             # Fresh statistics each time the import doubles the rows, or PostgreSQL (without
             # autovacuum, or before it wakes) plans the barcode and ISBN lookups as table scans.
             await _analyze()
@@ -420,4 +421,4 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
 async def _analyze() -> None:
     """Refresh the planner's statistics of the catalog tables."""
     conn = db.connection()
-    await conn.execute_script("ANALYZE titles, items" if db.is_postgres(conn) else "ANALYZE titles; ANALYZE items")
+    await conn.execute_script("ANALYZE titles, items" if db.is_postgres(conn) else "PRAGMA optimize")

@@ -35,10 +35,6 @@ async def _viewer_id(info: Info[Context, None]) -> int | None:
     return patron.id if patron else None
 
 
-async def _title(info: Info[Context, None], title_id: int) -> Title:
-    return Title.from_model(await loaders.titles(info.context).load(title_id))
-
-
 async def _page(info: Info[Context, None], query: Any, first: int | None, after: str | None, node) -> Connection:
     """A connection over a query, paged in the database, counted only when asked."""
     page = Page(first, after, info.context.settings.max_page_size)
@@ -53,15 +49,27 @@ def _id(value: strawberry.ID, type_name: str) -> int | None:
 # --- types ---------------------------------------------------------------------------------
 
 
-@strawberry.type(name="Favorite", description="A title in the favorites (お気に入り).")
-class Favorite(relay.Node):
-    id: relay.NodeID[int]
-    added_at: datetime
+async def _own(info: Info[Context, None], model: Any, node_ids: Iterable[str], build) -> list[Any]:
+    """`resolve_nodes` of rows with a patron: only the viewer's own, None for everything else."""
+    viewer = await _viewer_id(info)
+    return await load_nodes(model, node_ids, build, visible=lambda row: row.patron_id == viewer)
+
+
+@strawberry.type
+class _TitleEntry:
+    """A row that names a title (a favorite, a shelf entry, a history entry)."""
+
     title_id: strawberry.Private[int]
 
     @strawberry.field
     async def title(self, info: Info[Context, None]) -> Title:
-        return await _title(info, self.title_id)
+        return Title.from_model(await loaders.titles(info.context).load(self.title_id))
+
+
+@strawberry.type(name="Favorite", description="A title in the favorites (お気に入り).")
+class Favorite(_TitleEntry, relay.Node):
+    id: relay.NodeID[int]
+    added_at: datetime
 
     @classmethod
     def from_model(cls, m: FavoriteModel) -> Favorite:
@@ -69,19 +77,13 @@ class Favorite(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await _viewer_id(info)
-        return await load_nodes(FavoriteModel, node_ids, cls.from_model, visible=lambda row: row.patron_id == viewer)
+        return await _own(info, FavoriteModel, node_ids, cls.from_model)
 
 
 @strawberry.type(name="BookshelfEntry", description="A title on a bookshelf.")
-class BookshelfEntry(relay.Node):
+class BookshelfEntry(_TitleEntry, relay.Node):
     id: relay.NodeID[int]
     added_at: datetime
-    title_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return await _title(info, self.title_id)
 
     @classmethod
     def from_model(cls, m: BookshelfEntryModel) -> BookshelfEntry:
@@ -113,19 +115,13 @@ class Bookshelf(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await _viewer_id(info)
-        return await load_nodes(BookshelfModel, node_ids, cls.from_model, visible=lambda row: row.patron_id == viewer)
+        return await _own(info, BookshelfModel, node_ids, cls.from_model)
 
 
 @strawberry.type(name="ReadingHistoryEntry", description="One checkout in the loan history (借りた本の履歴).")
-class ReadingHistoryEntry(relay.Node):
+class ReadingHistoryEntry(_TitleEntry, relay.Node):
     id: relay.NodeID[int]
     borrowed_on: date
-    title_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return await _title(info, self.title_id)
 
     @classmethod
     def from_model(cls, m: ReadingHistoryEntryModel) -> ReadingHistoryEntry:
@@ -133,9 +129,7 @@ class ReadingHistoryEntry(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await _viewer_id(info)
-        return await load_nodes(ReadingHistoryEntryModel, node_ids, cls.from_model,
-                                visible=lambda row: row.patron_id == viewer)
+        return await _own(info, ReadingHistoryEntryModel, node_ids, cls.from_model)
 
 
 @strawberry.type(description="Loans in one month of the marathon period, for a chart.")
