@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Awaitable, Callable
 
 from rich.console import Console
@@ -174,6 +176,52 @@ def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
 
 def _log_to_console() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def cmd_import_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    """library import-catalog FILE.csv: titles and copies from a CSV, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.domain.catalog_import import CatalogFileError, import_catalog
+
+    try:
+        text = Path(args.file).read_bytes().decode(args.encoding)
+    except (OSError, UnicodeDecodeError, LookupError) as error:
+        console.print(f"[red]Cannot read {args.file}[/red]: {error}"
+                      + (" (try --encoding cp932 for Excel files)" if isinstance(error, UnicodeDecodeError) else ""))
+        return 2
+    total = max(text.count("\n") - 1, 0) + (0 if text.endswith("\n") else 1)
+    asyncio.run(db.migrate(settings.database_url))
+
+    async def job(deps: Deps) -> int:
+        columns = [TextColumn("[bold]import"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("rows", total=total)
+            try:
+                report = await import_catalog(deps, text, batch_size=args.batch_size,
+                                              on_progress=lambda n: progress.advance(task, n))
+            except CatalogFileError as error:
+                console.print(f"[red]{error}[/red]")
+                return 2
+            progress.update(task, completed=report.rows, total=report.rows)
+        console.print(
+            f"[green]{report.rows_imported} of {report.rows} rows imported[/green]: "
+            f"titles {report.titles_created} new, {report.titles_updated} updated; "
+            f"copies {report.items_created} new, {report.items_updated} updated."
+        )
+        if report.ignored_columns:
+            console.print(f"[yellow]Columns ignored[/yellow]: {', '.join(report.ignored_columns)}")
+        for error in report.errors[: args.show_errors]:
+            console.print(f"[red]line {error.line}[/red]: {' '.join(error.reasons)}")
+        if len(report.errors) > args.show_errors:
+            console.print(f"... and {len(report.errors) - args.show_errors} more rows with errors"
+                          + ("" if args.errors_file else " (use --errors-file to save them all)"))
+        if args.errors_file and report.errors:
+            with open(args.errors_file, "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(["line", "reasons"])
+                writer.writerows([e.line, " ".join(e.reasons)] for e in report.errors)
+        return 1 if report.errors else 0
+
+    return _run(settings, job)
 
 
 def _safe_url(url: str) -> str:
@@ -206,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     expire = sub.add_parser("expire-holds", help="cancel ready holds not collected by their pickup deadline")
     expire.set_defaults(func=cmd_expire_holds)
+    catalog = sub.add_parser("import-catalog", help="import titles and copies from a CSV file (see README)")
+    catalog.add_argument("file", help="CSV file with a header row")
+    catalog.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (cp932 for Excel's Shift_JIS)")
+    catalog.add_argument("--batch-size", type=int, default=1000, help="rows written per transaction")
+    catalog.add_argument("--show-errors", type=int, default=50, help="rows with errors listed on the terminal")
+    catalog.add_argument("--errors-file", help="write every row with errors (line, reasons) to this CSV file")
+    catalog.set_defaults(func=cmd_import_catalog)
 
     staff = sub.add_parser("create-staff", help="create a staff account")
     staff.add_argument("--username", required=True)

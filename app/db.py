@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.models import Model
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
@@ -63,3 +64,37 @@ def connection() -> BaseDBAsyncClient:
 
 def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
     return (conn or connection()).capabilities.dialect == "postgres"
+
+
+# asyncpg allows 32767 parameters in one statement.
+_MAX_PARAMS = 30000
+
+
+async def bulk_insert(model: type[Model], columns: list[str], rows: list[list[Any]],
+                      returning: tuple[str, ...] = ()) -> list[dict]:
+    """Insert many rows with multi-row INSERT statements; the `returning` columns of each row.
+
+    Unlike `bulk_create` (one statement per row), triggers then run inside one statement per
+    chunk: on SQLite the search index (FTS5) keeps its pending entries in memory instead of
+    writing a segment for every row, several times faster.
+    """
+    conn = connection()
+    postgres = is_postgres(conn)
+    fields = [model._meta.fields_map[c] for c in columns]
+    per_statement = max(1, _MAX_PARAMS // len(columns))
+    found: list[dict] = []
+    for start in range(0, len(rows), per_statement):
+        params: list[Any] = []
+        groups = []
+        for row in rows[start: start + per_statement]:
+            marks = []
+            for field, value in zip(fields, row):
+                params.append(field.to_db_value(value, model))
+                marks.append(f"${len(params)}" if postgres else "?")
+            groups.append(f"({', '.join(marks)})")
+        sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES {', '.join(groups)}"
+        if returning:
+            found += await conn.execute_query_dict(f"{sql} RETURNING {', '.join(returning)}", params)
+        else:
+            await conn.execute_query(sql, params)
+    return found

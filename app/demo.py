@@ -12,11 +12,25 @@ from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from app import db
 from app.clock import FixedClock
-from app.domain import accounts, circulation
+from app.domain import accounts, circulation, shelves
 from app.domain.deps import Deps
 from app.domain.catalog import index_text
-from app.models import CalendarDay, CalendarEvent, Item, Loan, Patron, Staff, Title
+from app.models import (
+    Bookshelf,
+    BookshelfEntry,
+    CalendarDay,
+    CalendarEvent,
+    Favorite,
+    Item,
+    Loan,
+    Patron,
+    ReadingGoal,
+    ReadingTally,
+    Staff,
+    Title,
+)
 from app.models.enums import HoldSource, ItemStatus, MaterialType, StaffRole
 
 # (title, reading, author, author reading, publisher, year, NDC)
@@ -66,6 +80,8 @@ _FAMILY = [("山田", "ヤマダ"), ("田中", "タナカ"), ("佐藤", "サト�
            ("中村", "ナカムラ"), ("松本", "マツモト"), ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ")]
 _GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("陽菜", "ヒナ"), ("蓮", "レン"), ("美咲", "ミサキ"),
           ("健", "ケン"), ("さくら", "サクラ"), ("翔", "ショウ"), ("由美", "ユミ"), ("誠", "マコト")]
+_CLASSIC_PUBLISHERS = {"岩波書店": "イワナミショテン", "新潮社": "シンチョウシャ", "偕成社": "カイセイシャ",
+                       "集英社": "シュウエイシャ"}
 _PUBLISHERS = [("福音館書店", "フクインカンショテン"), ("講談社", "コウダンシャ"), ("小学館", "ショウガクカン"),
                ("岩崎書店", "イワサキショテン"), ("ポプラ社", "ポプラシャ"), ("技術評論社", "ギジュツヒョウロンシャ")]
 
@@ -103,7 +119,11 @@ async def load_demo(deps: Deps, titles: int = 300) -> bool:
         items = await _items(rng, title_rows, now)
         patrons = await _patrons(deps, now)
         await _calendar(today)
+        # 花子 opted in to her loan history two months ago, so her loans below are kept in it.
+        patrons[0].reading_history_enabled_at = now - timedelta(days=60)
+        await patrons[0].save(update_fields=["reading_history_enabled_at"])
         await _circulation(rng, deps, patrons, title_rows, items, now, today)
+        await _patron_library(rng, patrons[0], title_rows, now, today)
     for username, password, role in DEMO_STAFF:
         if not await Staff.exists(username=username):
             await accounts.create_staff(deps, username, password, role=role)
@@ -117,7 +137,7 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
         pattern, pattern_reading = rng.choice(_PATTERNS)
         family, family_kana = rng.choice(_FAMILY)
         given, given_kana = rng.choice(_GIVEN)
-        publisher, _ = rng.choice(_PUBLISHERS)
+        publisher, _ = rng.choice(_PUBLISHERS)  # the reading comes from _PUBLISHER_KANA
         volume = len(specs)
         specs.append((
             pattern.format(s=subject) + (f" {volume % 7 + 1}" if volume % 5 == 0 else ""),
@@ -125,17 +145,21 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
             family + given, family_kana + given_kana, publisher, rng.randint(1995, 2026), ndc,
         ))
     rows = []
+    publisher_kana = dict(_PUBLISHERS) | _CLASSIC_PUBLISHERS
     for n, (title, kana, author, author_kana, publisher, year, ndc) in enumerate(specs[:count]):
         material = MaterialType.MAGAZINE if n % 29 == 0 else (
             MaterialType.PICTURE_BOOK if "こども" in title or n % 17 == 0 else MaterialType.BOOK)
-        rows.append(Title(
-            title=title, title_kana=kana, author=author, author_kana=author_kana, publisher=publisher,
-            published_year=year, isbn=f"978{4000000000 + n * 7919:010d}"[:13], ndc=ndc, material_type=material,
-            search_text=index_text(title, kana, author, author_kana, publisher),
-            arrived_on=today - timedelta(days=rng.randint(0, 720)), created_at=now, updated_at=now,
-        ))
-    await Title.bulk_create(rows, batch_size=500)
-    return await Title.all().order_by("id")
+        reading = publisher_kana.get(publisher, "")
+        rows.append([
+            title, kana, author, author_kana, publisher, reading, year, f"978{4000000000 + n * 7919:010d}"[:13],
+            ndc, material, index_text(title, kana, author, author_kana, publisher, reading),
+            today - timedelta(days=rng.randint(0, 720)), now, now,
+        ])
+    # The search index (FTS5 on SQLite, pg_trgm on PostgreSQL) follows search_text.
+    await db.bulk_insert(Title, ["title", "title_kana", "author", "author_kana", "publisher", "publisher_kana",
+                                 "published_year", "isbn", "ndc", "material_type", "search_text", "arrived_on",
+                                 "created_at", "updated_at"], rows)
+    return await Title.all().only("id", "title", "ndc").order_by("id")
 
 
 async def _items(rng: random.Random, titles: list[Title], now: datetime) -> dict[int, list[Item]]:
@@ -143,14 +167,11 @@ async def _items(rng: random.Random, titles: list[Title], now: datetime) -> dict
     rows = []
     for title in titles:
         for copy in range(1 if title.id % 3 else 2):
-            rows.append(Item(
-                barcode=f"2{title.id:07d}{copy}", title_id=title.id, status=ItemStatus.AVAILABLE,
-                location=rng.choice(locations), loanable=not (title.ndc.startswith("219") and copy == 1),
-                created_at=now,
-            ))
-    await Item.bulk_create(rows, batch_size=500)
+            rows.append([f"2{title.id:07d}{copy}", title.id, ItemStatus.AVAILABLE, rng.choice(locations),
+                         not (title.ndc.startswith("219") and copy == 1), now])
+    await db.bulk_insert(Item, ["barcode", "title_id", "status", "location", "loanable", "created_at"], rows)
     by_title: dict[int, list[Item]] = {}
-    for item in await Item.all().order_by("id"):
+    for item in await Item.all().only("id", "title_id", "barcode", "status", "loanable").order_by("id"):
         by_title.setdefault(item.title_id, []).append(item)
     return by_title
 
@@ -244,3 +265,31 @@ async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], ti
             waiting = others[(n + 5) % len(others)]
             if waiting.id != borrower.id:
                 await hold(waiting, title, rng.randint(0, 5))
+
+
+async def _patron_library(rng: random.Random, hanako: Patron, titles: list[Title], now: datetime, today: date) -> None:
+    """花子's own library: favorites, two bookshelves, an opted-in loan history and a reading goal
+    for this fiscal year (April to March), so マイページ has something to show."""
+    by_name = {t.title: t for t in titles}
+    for minutes, name in enumerate(["銀河鉄道の夜", "注文の多い料理店", "檸檬", "山月記"]):
+        await Favorite.create(patron_id=hanako.id, title_id=by_name[name].id, created_at=now - timedelta(minutes=minutes))
+    shelf_titles = {"宮沢賢治を読む": ["銀河鉄道の夜", "注文の多い料理店"], "子どもと読みたい": ["ごんぎつね", "手袋を買いに"]}
+    for n, (shelf_name, names) in enumerate(shelf_titles.items()):
+        shelf = await Bookshelf.create(patron_id=hanako.id, name=shelf_name, created_at=now - timedelta(days=30 - n),
+                                       updated_at=now)
+        for name in names:
+            await BookshelfEntry.create(bookshelf_id=shelf.id, title_id=by_name[name].id, added_at=now)
+
+    # Since opting in she has returned a few more (kept in the history and counted).
+    current = set(await Loan.filter(patron_id=hanako.id).values_list("title_id", flat=True))
+    earlier = [t for t in titles[30:] if t.id not in current]
+    for days in (55, 48, 41, 33, 26, 22):
+        await shelves.record_checkout(hanako, rng.choice(earlier).id, today - timedelta(days=days))
+    # Before opting in she borrowed too: the reading marathon counts those loans, the history
+    # does not know them.
+    await ReadingTally.bulk_create([
+        ReadingTally(patron_id=hanako.id, day=today - timedelta(days=n), count=1) for n in (150, 120, 95, 80)
+    ])
+    start = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    await ReadingGoal.create(patron_id=hanako.id, target=24, period_start=start,
+                             period_end=date(start.year + 1, 3, 31), updated_at=now)

@@ -80,6 +80,11 @@ class Settings:
     worker_lease_seconds: int = 120
     worker_poll_seconds: int = 5
     daily_jobs_hour: int = 8
+    # The catalog and the patron's own library (My本棚)
+    new_arrival_days: int = 30
+    favorite_limit: int = 500
+    bookshelf_limit: int = 20
+    bookshelf_entry_limit: int = 500
 
     # Web
     graphiql: bool | None = None
@@ -198,6 +203,10 @@ class Settings:
             worker_lease_seconds=_int("WORKER_LEASE_SECONDS", defaults.worker_lease_seconds),
             worker_poll_seconds=_int("WORKER_POLL_SECONDS", defaults.worker_poll_seconds),
             daily_jobs_hour=_int("DAILY_JOBS_HOUR", defaults.daily_jobs_hour),
+            new_arrival_days=_int("NEW_ARRIVAL_DAYS", defaults.new_arrival_days),
+            favorite_limit=_int("FAVORITE_LIMIT", defaults.favorite_limit),
+            bookshelf_limit=_int("BOOKSHELF_LIMIT", defaults.bookshelf_limit),
+            bookshelf_entry_limit=_int("BOOKSHELF_ENTRY_LIMIT", defaults.bookshelf_entry_limit),
             graphiql=_bool("GRAPHIQL", None),
             introspection=_bool("INTROSPECTION", None),
             allowed_origins=origins,

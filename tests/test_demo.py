@@ -24,3 +24,24 @@ async def test_demo_is_believable_and_loads_only_once(client, deps):
     assert wagahai.title_kana == "ワガハイハネコデアル"
     username, password, _ = DEMO_STAFF[0]
     await client.staff_login(username, password)
+
+
+async def test_demo_patron_has_a_library_of_her_own_and_the_catalog_is_searchable(client, deps):
+    assert await load_demo(deps, titles=120)
+    hanako = DEMO_PATRONS[0]
+    await client.login(hanako.card_number, hanako.password)
+    data = await client.query("""{ viewer {
+      favorites { totalCount } bookshelves { edges { node { name entries { totalCount } } } }
+      readingHistoryEnabled readingHistory { totalCount }
+      readingMarathon { target count months { month count } } } }""")
+    viewer = data["viewer"]
+    assert viewer["favorites"]["totalCount"] == 4
+    assert [e["node"]["name"] for e in viewer["bookshelves"]["edges"]] == ["宮沢賢治を読む", "子どもと読みたい"]
+    assert viewer["readingHistoryEnabled"] and viewer["readingHistory"]["totalCount"] == 9
+    assert viewer["readingMarathon"]["target"] == 24 and viewer["readingMarathon"]["count"] >= 9
+    found = await client.query('{ searchCatalog(keyword: "ぎんがてつどう") { edges { node { title availability { copies } } } } }')
+    assert [e["node"]["title"] for e in found["searchCatalog"]["edges"]] == ["銀河鉄道の夜"]
+    publisher = await client.query('{ searchCatalog(keyword: "いわなみ", first: 1) { totalCount } }')
+    assert publisher["searchCatalog"]["totalCount"] > 0
+    calendar = await client.query("{ libraryCalendar(year: 2026, month: 2) { events { day title } } }")
+    assert {"day": "2026-02-11", "title": "赤ちゃんおはなし会"} in calendar["libraryCalendar"]["events"]

@@ -72,6 +72,9 @@ class ErrorCode(str, Enum):
     LIMIT_REACHED = "LIMIT_REACHED"
     INVALID_GOAL = "INVALID_GOAL"
     INVALID_PERIOD = "INVALID_PERIOD"
+    # Calendar
+    INVALID_TIME = "INVALID_TIME"
+    TEXT_TOO_LONG = "TEXT_TOO_LONG"
 
 
 @dataclass

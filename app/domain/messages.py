@@ -62,7 +62,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NAME_TAKEN: "同じ名前の本棚がすでにあります。",
     ErrorCode.LIMIT_REACHED: "登録できる上限（{limit}件）に達しています。",
     ErrorCode.INVALID_GOAL: "目標冊数は1～{max}の数で入力してください。",
-    ErrorCode.INVALID_PERIOD: "期間の開始日は終了日より前の日付にしてください。",
+    ErrorCode.INVALID_PERIOD: "期間の終了日は開始日以降の日付で、開始日から{years}年以内にしてください。",
+    ErrorCode.INVALID_TIME: "時刻は「10:30」のように24時間制で入力してください。",
+    ErrorCode.TEXT_TOO_LONG: "{max}文字以内で入力してください。",
 }
 
 

@@ -11,17 +11,19 @@ from typing import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
-from app.schema.catalog import Item, Title
+from app.schema.calendar import CalendarEvent, CalendarMutation, CalendarQuery
+from app.schema.catalog import CatalogQuery, Item, Title
 from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
 from app.schema.circulation import CirculationMutation
 from app.schema.email import EmailMutation
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.schema.security import security_extensions
+from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
 from app.settings import Settings
 
 
@@ -38,11 +40,17 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, NoticesQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, CirculationMutation, EmailMutation, NoticesMutation))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery))
+Mutation = merge_types(
+    "Mutation",
+    (AccountsMutation, CirculationMutation, ShelvesMutation, CalendarMutation, EmailMutation, NoticesMutation),
+)
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
-_NODE_TYPES = [Title, Item, *CIRCULATION_NODE_TYPES, Notice]
+_NODE_TYPES = [
+    Title, Item, *CIRCULATION_NODE_TYPES, Notice,
+    Favorite, Bookshelf, BookshelfEntry, ReadingHistoryEntry, CalendarEvent,
+]
 
 
 class LibrarySchema(strawberry.Schema):
@@ -60,7 +68,11 @@ def build_schema(settings: Settings | None = None,
         query=Query,
         mutation=Mutation,
         types=_NODE_TYPES,
-        extensions=[*security_extensions(settings), *(extensions or [])],
+        # Clients send the same few documents again and again: parse and validate each once.
+        extensions=[
+            lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256),
+            *security_extensions(settings), *(extensions or []),
+        ],
     )
 
 

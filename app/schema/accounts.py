@@ -19,6 +19,7 @@ from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 from app.schema.base import load_nodes
 from app.schema.notices import PatronNotices
+from app.schema.shelves import PatronShelves
 
 StaffRoleEnum = strawberry.enum(StaffRole, name="StaffRole")
 
@@ -29,7 +30,7 @@ class NotificationSettings:
 
 
 @strawberry.type(name="Patron", description="A patron (利用者). `viewer` is the logged-in one.")
-class Patron(PatronCirculation, PatronNotices, relay.Node):
+class Patron(PatronCirculation, PatronNotices, PatronShelves, relay.Node):
     id: relay.NodeID[int]
     card_number: str = strawberry.field(description="利用者番号 (9 digits beginning with 10).")
     name_kana: str = strawberry.field(description="Name in full-width katakana, as registered.")

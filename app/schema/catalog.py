@@ -1,4 +1,4 @@
-"""Catalog types: titles (書誌) and items (所蔵資料). Public data, guests included."""
+"""Catalog in GraphQL: titles (書誌), items (所蔵資料), search and lists. Public, guests included."""
 
 from __future__ import annotations
 
@@ -6,18 +6,52 @@ from datetime import date
 from typing import Iterable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 
+from app.domain import catalog
+from app.domain.catalog import CatalogFilter, TitlePage
+from app.models import Favorite as FavoriteModel
 from app.models import Item as ItemModel
 from app.models import Title as TitleModel
 from app.models.enums import ItemStatus, MaterialType
 from app.schema import loaders
-from app.schema.base import load_nodes
+from app.schema.base import Connection, Page, load_nodes
 from app.schema.context import Context
 
 MaterialTypeEnum = strawberry.enum(MaterialType, name="MaterialType", description="資料種別")
 ItemStatusEnum = strawberry.enum(ItemStatus, name="ItemStatus", description="Where a copy is now.")
+
+
+def _favorite_titles(ctx: Context):
+    async def batch(title_ids: list[int]) -> list[bool]:
+        patron = await ctx.patron()
+        if patron is None:
+            return [False] * len(title_ids)
+        found = set(await FavoriteModel.filter(patron_id=patron.id, title_id__in=title_ids).values_list("title_id", flat=True))
+        return [i in found for i in title_ids]
+
+    return loaders.loader(ctx, "favorite_titles", batch)
+
+
+def _items_of_title(ctx: Context):
+    async def batch(title_ids: list[int]) -> list[list[ItemModel]]:
+        rows = await ItemModel.filter(title_id__in=title_ids).exclude(status=ItemStatus.WITHDRAWN).order_by("id")
+        by_title: dict[int, list[ItemModel]] = {i: [] for i in title_ids}
+        for row in rows:
+            by_title[row.title_id].append(row)
+        return [by_title[i] for i in title_ids]
+
+    return loaders.loader(ctx, "items_of_title", batch)
+
+
+@strawberry.type(description="貸出状況: what the copies of a title are doing now.")
+class Availability:
+    copies: int = strawberry.field(description="Copies that can be lent (reference-only, missing and withdrawn ones not counted).")
+    available: int = strawberry.field(description="Copies on the shelf now.")
+    on_loan: int = strawberry.field(description="Copies checked out.")
+    holds_waiting: int = strawberry.field(description="Holds waiting for a copy (予約待ち).")
 
 
 @strawberry.type(name="Title", description="A title in the catalog (書誌).")
@@ -28,18 +62,44 @@ class Title(relay.Node):
     author: str
     author_kana: str
     publisher: str
+    publisher_kana: str
     published_year: int | None
     isbn: str | None
     ndc: str = strawberry.field(description="Nippon Decimal Classification (NDC).")
     material_type: MaterialTypeEnum  # type: ignore[valid-type]
     arrived_on: date | None = strawberry.field(description="Date the library received it (受入日).")
 
+    @strawberry.field(description="Copies, on the shelf, on loan, holds waiting (batched for a whole page).")
+    async def availability(self, info: Info[Context, None]) -> Availability:
+        a = await loaders.availability(info.context).load(self.id)
+        return Availability(copies=a.copies, available=a.available, on_loan=a.on_loan, holds_waiting=a.holds_waiting)
+
+    @strawberry.field(description="The library owns at least one copy that can be lent.")
+    async def owned(self, info: Info[Context, None]) -> bool:
+        return (await loaders.availability(info.context).load(self.id)).owned
+
+    @strawberry.field(
+        description="A Web予約 can be placed on the title: the library owns it and every copy is out. "
+        "(The patron's own limits are checked when the hold is placed.)"
+    )
+    async def holdable(self, info: Info[Context, None]) -> bool:
+        return (await loaders.availability(info.context).load(self.id)).all_copies_out
+
+    @strawberry.field(description="The logged-in patron has the title in お気に入り (false for guests and staff).")
+    async def is_favorite(self, info: Info[Context, None]) -> bool:
+        return await _favorite_titles(info.context).load(self.id)
+
+    @strawberry.field(description="The copies (所蔵), withdrawn ones left out.")
+    async def items(self, info: Info[Context, None]) -> list[Item]:
+        return [Item.from_model(m) for m in await _items_of_title(info.context).load(self.id)]
+
     @classmethod
     def from_model(cls, m: TitleModel) -> Title:
         return cls(
             id=m.id, title=m.title, title_kana=m.title_kana, author=m.author,
-            author_kana=m.author_kana, publisher=m.publisher, published_year=m.published_year,
-            isbn=m.isbn, ndc=m.ndc, material_type=m.material_type, arrived_on=m.arrived_on,
+            author_kana=m.author_kana, publisher=m.publisher, publisher_kana=m.publisher_kana,
+            published_year=m.published_year, isbn=m.isbn, ndc=m.ndc, material_type=m.material_type,
+            arrived_on=m.arrived_on,
         )
 
     @classmethod
@@ -52,8 +112,8 @@ class Item(relay.Node):
     id: relay.NodeID[int]
     barcode: str
     status: ItemStatusEnum  # type: ignore[valid-type]
-    location: str
-    loanable: bool
+    location: str = strawberry.field(description="Where the copy is kept (配架場所).")
+    loanable: bool = strawberry.field(description="False for reference-only copies (禁帯出).")
     title_id: strawberry.Private[int]
 
     @strawberry.field
@@ -68,3 +128,66 @@ class Item(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info, node_ids: Iterable[str], required: bool = False):
         return await load_nodes(ItemModel, node_ids, cls.from_model)
+
+
+@strawberry.input(description="Narrow a search or a list.")
+class CatalogFilterInput:
+    material_types: list[MaterialTypeEnum] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only these material types (資料種別).")
+    available_now: bool = strawberry.field(default=False, description="Only titles with a copy on the shelf now.")
+    holdable: bool = strawberry.field(
+        default=False, description="Only titles a Web予約 can be placed on (owned, every copy out).")
+
+    def to_domain(self) -> CatalogFilter:
+        return CatalogFilter(tuple(self.material_types or ()), self.available_now, self.holdable)
+
+
+def _filter(value: CatalogFilterInput | None) -> CatalogFilter:
+    return value.to_domain() if value else CatalogFilter()
+
+
+def title_connection(info: Info[Context, None], page: Page, result: TitlePage) -> Connection[Title]:
+    """A connection of titles; the loaders learn the titles and their availability read with the
+    page, so neither costs another query."""
+    titles, availability = loaders.titles(info.context), loaders.availability(info.context)
+    for row in result.titles:
+        titles.prime(row.id, row)
+    for title_id, known in result.availability.items():
+        availability.prime(title_id, known)
+    return page.connection(result.titles, result.count, Title.from_model)
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(
+        description="資料検索: titles whose title, author, publisher or their readings (ヨミ) contain every "
+        "word of `keyword` (hiragana, katakana, half-/full-width all match), newest first. "
+        "An empty keyword lists the whole catalog."
+    )
+    async def search_catalog(
+        self, info: Info[Context, None], keyword: str = "", filter: CatalogFilterInput | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[Title]:
+        if len(keyword) > catalog.MAX_QUERY_LENGTH:
+            raise GraphQLError(f"Argument 'keyword' is longer than {catalog.MAX_QUERY_LENGTH} characters.")
+        page = Page(first, after, info.context.settings.max_page_size)
+        result = await catalog.search(keyword, _filter(filter), offset=page.offset, limit=page.limit)
+        return title_connection(info, page, result)
+
+    @strawberry.field(description="新着資料: titles received in the last `NEW_ARRIVAL_DAYS` days, newest first.")
+    async def new_arrivals(
+        self, info: Info[Context, None], filter: CatalogFilterInput | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[Title]:
+        ctx = info.context
+        page = Page(first, after, ctx.settings.max_page_size)
+        result = await catalog.new_arrivals(ctx.deps.today(), ctx.settings.new_arrival_days, _filter(filter),
+                                            offset=page.offset, limit=page.limit)
+        return title_connection(info, page, result)
+
+    @strawberry.field(description="予約の多い資料: titles with the most active holds, most first.")
+    async def most_held_titles(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+    ) -> Connection[Title]:
+        page = Page(first, after, info.context.settings.max_page_size)
+        return title_connection(info, page, await catalog.most_held(offset=page.offset, limit=page.limit))

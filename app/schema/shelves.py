@@ -1,0 +1,390 @@
+"""The patron's own library in GraphQL: favorites, bookshelves, loan history, reading marathon.
+
+Everything here is visible to the patron alone: another patron, a guest and staff get null
+(or NOT_FOUND), never a hint that something exists. Staff have no business with what a
+patron reads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Iterable
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.domain import shelves
+from app.models import Bookshelf as BookshelfModel
+from app.models import BookshelfEntry as BookshelfEntryModel
+from app.models import Favorite as FavoriteModel
+from app.models import Patron as PatronModel
+from app.models import ReadingHistoryEntry as ReadingHistoryEntryModel
+from app.schema import loaders
+from app.schema.base import Connection, Page, decode_global_id, load_nodes
+from app.schema.catalog import Title
+from app.schema.context import Context
+from app.schema.errors import Payload, handle_user_errors
+
+if TYPE_CHECKING:
+    from app.schema.accounts import Patron
+
+
+async def _viewer_id(info: Info[Context, None]) -> int | None:
+    patron = await info.context.patron()
+    return patron.id if patron else None
+
+
+async def _page(info: Info[Context, None], query: Any, first: int | None, after: str | None, node) -> Connection:
+    """A connection over a query, paged in the database, counted only when asked."""
+    page = Page(first, after, info.context.settings.max_page_size)
+    rows = await query.offset(page.offset).limit(page.limit + 1)
+    return page.connection(rows, query.count, node)
+
+
+def _id(value: strawberry.ID, type_name: str) -> int | None:
+    return decode_global_id(value, type_name)
+
+
+# --- types ---------------------------------------------------------------------------------
+
+
+async def _own(info: Info[Context, None], model: Any, node_ids: Iterable[str], build) -> list[Any]:
+    """`resolve_nodes` of rows with a patron: only the viewer's own, None for everything else."""
+    viewer = await _viewer_id(info)
+    return await load_nodes(model, node_ids, build, visible=lambda row: row.patron_id == viewer)
+
+
+@strawberry.type
+class _TitleEntry:
+    """A row that names a title (a favorite, a shelf entry, a history entry)."""
+
+    title_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title:
+        return Title.from_model(await loaders.titles(info.context).load(self.title_id))
+
+
+@strawberry.type(name="Favorite", description="A title in the favorites (お気に入り).")
+class Favorite(_TitleEntry, relay.Node):
+    id: relay.NodeID[int]
+    added_at: datetime
+
+    @classmethod
+    def from_model(cls, m: FavoriteModel) -> Favorite:
+        return cls(id=m.id, added_at=m.created_at, title_id=m.title_id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        return await _own(info, FavoriteModel, node_ids, cls.from_model)
+
+
+@strawberry.type(name="BookshelfEntry", description="A title on a bookshelf.")
+class BookshelfEntry(_TitleEntry, relay.Node):
+    id: relay.NodeID[int]
+    added_at: datetime
+
+    @classmethod
+    def from_model(cls, m: BookshelfEntryModel) -> BookshelfEntry:
+        return cls(id=m.id, added_at=m.added_at, title_id=m.title_id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        viewer = await _viewer_id(info)
+        own = set(await BookshelfModel.filter(patron_id=viewer).values_list("id", flat=True)) if viewer else set()
+        return await load_nodes(BookshelfEntryModel, node_ids, cls.from_model, visible=lambda row: row.bookshelf_id in own)
+
+
+@strawberry.type(name="Bookshelf", description="A shelf the patron made (本棚を作成する), with titles on it.")
+class Bookshelf(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="Titles on the shelf, last added first.")
+    async def entries(self, info: Info[Context, None], first: int | None = None,
+                      after: str | None = None) -> Connection[BookshelfEntry]:
+        query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by("-added_at", "-id")
+        return await _page(info, query, first, after, BookshelfEntry.from_model)
+
+    @classmethod
+    def from_model(cls, m: BookshelfModel) -> Bookshelf:
+        return cls(id=m.id, name=m.name, created_at=m.created_at, updated_at=m.updated_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        return await _own(info, BookshelfModel, node_ids, cls.from_model)
+
+
+@strawberry.type(name="ReadingHistoryEntry", description="One checkout in the loan history (借りた本の履歴).")
+class ReadingHistoryEntry(_TitleEntry, relay.Node):
+    id: relay.NodeID[int]
+    borrowed_on: date
+
+    @classmethod
+    def from_model(cls, m: ReadingHistoryEntryModel) -> ReadingHistoryEntry:
+        return cls(id=m.id, borrowed_on=m.borrowed_on, title_id=m.title_id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
+        return await _own(info, ReadingHistoryEntryModel, node_ids, cls.from_model)
+
+
+@strawberry.type(description="Loans in one month of the marathon period, for a chart.")
+class ReadingMonth:
+    year: int
+    month: int
+    count: int
+
+
+@strawberry.type(description="読書マラソン: the goal and the progress toward it (counts only, no titles).")
+class ReadingMarathon:
+    target: int = strawberry.field(description="Number of loans aimed at.")
+    period_start: date
+    period_end: date
+    count: int = strawberry.field(description="Loans started within the period so far.")
+    remaining: int = strawberry.field(description="Loans still needed (0 once achieved).")
+    percent: int = strawberry.field(description="Whole percent of the target (can pass 100).")
+    achieved: bool
+    months: list[ReadingMonth] = strawberry.field(description="Every month of the period, in order.")
+
+    @classmethod
+    def from_domain(cls, m: shelves.Marathon) -> ReadingMarathon:
+        return cls(
+            target=m.target, period_start=m.period_start, period_end=m.period_end, count=m.count,
+            remaining=m.remaining, percent=m.percent, achieved=m.achieved,
+            months=[ReadingMonth(year=x.year, month=x.month, count=x.count) for x in m.months],
+        )
+
+
+@strawberry.type
+class PatronShelves:
+    """Fields of `Patron` for the patron's own library: null unless the viewer is this patron."""
+
+    model: strawberry.Private[PatronModel]
+
+    async def _mine(self, info: Info[Context, None]) -> bool:
+        return await _viewer_id(info) == self.model.id
+
+    @strawberry.field(description="お気に入り, last added first. Only for the patron themself.")
+    async def favorites(self, info: Info[Context, None], first: int | None = None,
+                        after: str | None = None) -> Connection[Favorite] | None:
+        if not await self._mine(info):
+            return None
+        query = FavoriteModel.filter(patron_id=self.model.id).order_by("-created_at", "-id")
+        return await _page(info, query, first, after, Favorite.from_model)
+
+    @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
+    async def bookshelves(self, info: Info[Context, None], first: int | None = None,
+                          after: str | None = None) -> Connection[Bookshelf] | None:
+        if not await self._mine(info):
+            return None
+        query = BookshelfModel.filter(patron_id=self.model.id).order_by("id")
+        return await _page(info, query, first, after, Bookshelf.from_model)
+
+    @strawberry.field(
+        description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
+        "Only for the patron themself (never staff)."
+    )
+    async def reading_history(self, info: Info[Context, None], first: int | None = None,
+                              after: str | None = None) -> Connection[ReadingHistoryEntry] | None:
+        if not await self._mine(info):
+            return None
+        query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by("-borrowed_on", "-id")
+        return await _page(info, query, first, after, ReadingHistoryEntry.from_model)
+
+    @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
+    async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:
+        if not await self._mine(info):
+            return None
+        marathon = await shelves.reading_marathon(self.model)
+        return ReadingMarathon.from_domain(marathon) if marathon else None
+
+
+# --- inputs and payloads -------------------------------------------------------------------
+
+
+@strawberry.input
+class AddFavoriteInput:
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class AddFavoritePayload(Payload):
+    favorite: Favorite | None = None
+
+
+@strawberry.input
+class RemoveFavoriteInput:
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class RemoveFavoritePayload(Payload):
+    removed_favorite_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the removed favorite; null if the title was not a favorite.")
+
+
+@strawberry.input
+class CreateBookshelfInput:
+    name: str = strawberry.field(description=f"Up to {shelves.BOOKSHELF_NAME_MAX} characters, unique among your shelves.")
+
+
+@strawberry.type
+class BookshelfPayload(Payload):
+    bookshelf: Bookshelf | None = None
+
+
+@strawberry.input
+class RenameBookshelfInput:
+    bookshelf_id: strawberry.ID
+    name: str
+
+
+@strawberry.input
+class DeleteBookshelfInput:
+    bookshelf_id: strawberry.ID
+
+
+@strawberry.type
+class DeleteBookshelfPayload(Payload):
+    deleted_bookshelf_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class AddToBookshelfInput:
+    bookshelf_id: strawberry.ID
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class AddToBookshelfPayload(Payload):
+    bookshelf: Bookshelf | None = None
+    entry: BookshelfEntry | None = None
+
+
+@strawberry.input
+class RemoveFromBookshelfInput:
+    bookshelf_id: strawberry.ID
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class RemoveFromBookshelfPayload(Payload):
+    bookshelf: Bookshelf | None = None
+    removed_entry_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the removed entry; null if the title was not on the shelf.")
+
+
+@strawberry.input(description="Opt in to, or out of, keeping the loan history. Opting out deletes it.")
+class SetReadingHistoryEnabledInput:
+    enabled: bool
+
+
+@strawberry.type
+class SetReadingHistoryEnabledPayload(Payload):
+    # Patron lives in app.schema.accounts, which imports this module for the mixin.
+    patron: Annotated["Patron", strawberry.lazy("app.schema.accounts")] | None = None
+    deleted_entries: int = strawberry.field(default=0, description="History entries deleted by opting out.")
+
+
+@strawberry.input(description="読書マラソン: a number of loans between two dates (both included).")
+class SetReadingGoalInput:
+    target: int
+    period_start: date
+    period_end: date
+
+
+@strawberry.type
+class SetReadingGoalPayload(Payload):
+    reading_marathon: ReadingMarathon | None = None
+
+
+def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
+    return strawberry.ID(str(relay.GlobalID(type_name, str(pk)))) if pk is not None else None
+
+
+@strawberry.type
+class ShelvesMutation:
+    @strawberry.mutation(description="Add a title to お気に入り (adding it again changes nothing).")
+    @handle_user_errors(AddFavoritePayload)
+    async def add_favorite(self, info: Info[Context, None], input: AddFavoriteInput) -> AddFavoritePayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        favorite = await shelves.add_favorite(ctx.deps, patron, _id(input.title_id, "Title"))
+        return AddFavoritePayload(favorite=Favorite.from_model(favorite))
+
+    @strawberry.mutation(description="Remove a title from お気に入り.")
+    @handle_user_errors(RemoveFavoritePayload)
+    async def remove_favorite(self, info: Info[Context, None], input: RemoveFavoriteInput) -> RemoveFavoritePayload:
+        patron = await info.context.require_patron()
+        removed = await shelves.remove_favorite(patron, _id(input.title_id, "Title"))
+        return RemoveFavoritePayload(removed_favorite_id=_gid("Favorite", removed))
+
+    @strawberry.mutation(description="本棚を作成する: a new, empty bookshelf.")
+    @handle_user_errors(BookshelfPayload)
+    async def create_bookshelf(self, info: Info[Context, None], input: CreateBookshelfInput) -> BookshelfPayload:
+        ctx = info.context
+        shelf = await shelves.create_bookshelf(ctx.deps, await ctx.require_patron(), input.name)
+        return BookshelfPayload(bookshelf=Bookshelf.from_model(shelf))
+
+    @strawberry.mutation(description="Rename one of your bookshelves.")
+    @handle_user_errors(BookshelfPayload)
+    async def rename_bookshelf(self, info: Info[Context, None], input: RenameBookshelfInput) -> BookshelfPayload:
+        ctx = info.context
+        shelf = await shelves.rename_bookshelf(
+            ctx.deps, await ctx.require_patron(), _id(input.bookshelf_id, "Bookshelf"), input.name)
+        return BookshelfPayload(bookshelf=Bookshelf.from_model(shelf))
+
+    @strawberry.mutation(description="Delete one of your bookshelves and what is on it.")
+    @handle_user_errors(DeleteBookshelfPayload)
+    async def delete_bookshelf(self, info: Info[Context, None], input: DeleteBookshelfInput) -> DeleteBookshelfPayload:
+        patron = await info.context.require_patron()
+        deleted = await shelves.delete_bookshelf(patron, _id(input.bookshelf_id, "Bookshelf"))
+        return DeleteBookshelfPayload(deleted_bookshelf_id=_gid("Bookshelf", deleted))
+
+    @strawberry.mutation(description="Put a title on one of your bookshelves (again changes nothing).")
+    @handle_user_errors(AddToBookshelfPayload)
+    async def add_to_bookshelf(self, info: Info[Context, None], input: AddToBookshelfInput) -> AddToBookshelfPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        entry = await shelves.add_to_bookshelf(
+            ctx.deps, patron, _id(input.bookshelf_id, "Bookshelf"), _id(input.title_id, "Title"))
+        shelf = await BookshelfModel.get(id=entry.bookshelf_id)
+        return AddToBookshelfPayload(bookshelf=Bookshelf.from_model(shelf), entry=BookshelfEntry.from_model(entry))
+
+    @strawberry.mutation(description="Take a title off one of your bookshelves.")
+    @handle_user_errors(RemoveFromBookshelfPayload)
+    async def remove_from_bookshelf(self, info: Info[Context, None],
+                                    input: RemoveFromBookshelfInput) -> RemoveFromBookshelfPayload:
+        ctx = info.context
+        patron = await ctx.require_patron()
+        shelf_id = _id(input.bookshelf_id, "Bookshelf")
+        removed = await shelves.remove_from_bookshelf(ctx.deps, patron, shelf_id, _id(input.title_id, "Title"))
+        shelf = await BookshelfModel.get(id=shelf_id)
+        return RemoveFromBookshelfPayload(bookshelf=Bookshelf.from_model(shelf),
+                                          removed_entry_id=_gid("BookshelfEntry", removed))
+
+    @strawberry.mutation(
+        description="Opt in to keeping 借りた本の履歴 (from now on), or out of it (deletes all of it)."
+    )
+    @handle_user_errors(SetReadingHistoryEnabledPayload)
+    async def set_reading_history_enabled(
+        self, info: Info[Context, None], input: SetReadingHistoryEnabledInput
+    ) -> SetReadingHistoryEnabledPayload:
+        from app.schema.accounts import Patron
+
+        ctx = info.context
+        patron, deleted = await shelves.set_reading_history_enabled(ctx.deps, await ctx.require_patron(), input.enabled)
+        return SetReadingHistoryEnabledPayload(patron=Patron.from_model(patron), deleted_entries=deleted)
+
+    @strawberry.mutation(description="読書マラソン: set or replace the goal.")
+    @handle_user_errors(SetReadingGoalPayload)
+    async def set_reading_goal(self, info: Info[Context, None], input: SetReadingGoalInput) -> SetReadingGoalPayload:
+        ctx = info.context
+        marathon = await shelves.set_reading_goal(
+            ctx.deps, await ctx.require_patron(), input.target, input.period_start, input.period_end)
+        return SetReadingGoalPayload(reading_marathon=ReadingMarathon.from_domain(marathon))
+
