@@ -39,6 +39,10 @@ class Settings:
     app_env: str = "development"
     policy: Policy = field(default_factory=Policy)
 
+    # Retention of rows that pair a patron with a title (patron privacy)
+    hold_history_days: int = 90
+    notice_retention_days: int = 90
+
     # Sessions (ログイン状態)
     session_idle_minutes: int = 60
     session_max_hours: int = 12
@@ -169,6 +173,8 @@ class Settings:
             timezone=env.get("LIBRARY_TIMEZONE", defaults.timezone),
             app_env=app_env,
             policy=policy,
+            hold_history_days=_int("HOLD_HISTORY_DAYS", defaults.hold_history_days),
+            notice_retention_days=_int("NOTICE_RETENTION_DAYS", defaults.notice_retention_days),
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", defaults.session_idle_minutes),
             session_max_hours=_int("SESSION_MAX_HOURS", defaults.session_max_hours),
             throttle_card_failures=_int("THROTTLE_CARD_FAILURES", defaults.throttle_card_failures),

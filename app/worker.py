@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable
 from tortoise.expressions import Q
 
 from app import db
-from app.domain import circulation, mailer, reminders
+from app.domain import circulation, mailer, reminders, retention
 from app.domain.deps import Deps
 from app.models import JobRun, WorkerLease
 
@@ -40,10 +40,11 @@ class ScheduledStep:
 
 def scheduled_steps() -> list[ScheduledStep]:
     """The daily steps, in order: expire uncollected holds first (that may ready the next hold),
-    then queue the due-date reminders."""
+    then queue the due-date reminders, then forget what is past its retention period."""
     return [
         ScheduledStep("hold_expiry", circulation.expire_holds),
         ScheduledStep("due_reminders", reminders.queue_due_reminders),
+        ScheduledStep("retention", retention.purge),
     ]
 
 

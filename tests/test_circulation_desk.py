@@ -199,8 +199,8 @@ async def test_a_return_traps_the_copy_for_the_first_in_line(desk, deps, clock):
     held = await Hold.get(patron_id=hanako.id)
     notice = await Notice.get(kind=NoticeKind.HOLD_READY)
     assert (notice.patron_id, notice.to_address) == (hanako.id, "hanako-new@example.jp")
-    assert notice.dedupe_key == f"hold_ready:{held.id}:{item.id}:2026-11-28"
-    assert notice.data == {"hold_id": held.id, "title_id": title.id, "pickup_deadline": "2026-12-05"}
+    assert notice.dedupe_key == f"hold_ready:{held.id}:2026-11-28"
+    assert notice.data == {"hold_id": held.id, "pickup_deadline": "2026-12-05"}
     assert (await Hold.get(patron_id=taro.id)).status is HoldStatus.WAITING
 
 

@@ -34,7 +34,7 @@ async def test_a_patron_holds_a_title_whose_copies_are_all_out(client, deps):
     notice = await Notice.get(kind=NoticeKind.HOLD_RECEIVED)
     assert (notice.patron_id, notice.to_address, notice.status) == (hanako.id, "p2@example.jp", NoticeStatus.PENDING)
     assert notice.dedupe_key == f"hold_received:{held.id}"
-    assert notice.data == {"hold_id": held.id, "title_id": title.id, "placed_on": "2026-11-28", "source": "web"}
+    assert notice.data == {"hold_id": held.id, "placed_on": "2026-11-28", "source": "web"}
 
 
 async def test_cannot_hold_a_title_with_a_copy_on_the_shelf(client, deps):

@@ -4,7 +4,6 @@ iteration that runs the steps and delivers the outbox. Driven step by step: noth
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from datetime import date, datetime
 
 import pytest
@@ -69,12 +68,8 @@ async def test_a_failing_step_is_tried_again_and_does_not_stop_the_others(deps):
     assert await run_scheduled(deps, steps) == {"broken": 1}
 
 
-def test_the_daily_steps_are_hold_expiry_then_due_reminders():
-    names = [step.name for step in scheduled_steps()]
-    if importlib.util.find_spec("app.domain.circulation") is None:
-        assert names == ["due_reminders"]  # hold expiry is registered once circulation exists
-    else:
-        assert names == ["hold_expiry", "due_reminders"]
+def test_the_daily_steps_are_hold_expiry_then_due_reminders_then_retention():
+    assert [step.name for step in scheduled_steps()] == ["hold_expiry", "due_reminders", "retention"]
 
 
 async def test_an_iteration_runs_the_daily_steps_and_delivers_the_outbox(deps, smtp_server):

@@ -233,8 +233,8 @@ async def _place_holds(deps: Deps, patron_id: int, title_ids: Sequence[int], sou
         await notices.enqueue(
             deps, NoticeKind.HOLD_RECEIVED, dedupe_key=f"hold_received:{hold.id}", patron_id=patron_id,
             to_address=hold.contact_email,
-            data={"hold_id": hold.id, "title_id": title_id, "title": title.title,
-                  "placed_on": today.isoformat(), "source": source.value},
+            data={"hold_id": hold.id, "title": title.title, "placed_on": today.isoformat(),
+                  "source": source.value},
         )
     return attempts
 
@@ -545,9 +545,8 @@ async def _trap(deps: Deps, item: Item) -> Hold | None:
     title = await Title.get(id=item.title_id)
     # 貸出準備完了: to the hold's own contact address (the patron may have moved it there).
     await notices.enqueue(
-        deps, NoticeKind.HOLD_READY, dedupe_key=f"hold_ready:{hold.id}:{item.id}:{today.isoformat()}",
+        deps, NoticeKind.HOLD_READY, dedupe_key=f"hold_ready:{hold.id}:{today.isoformat()}",
         patron_id=hold.patron_id, to_address=hold.contact_email,
-        data={"hold_id": hold.id, "title_id": item.title_id, "title": title.title,
-              "pickup_deadline": deadline.isoformat()},
+        data={"hold_id": hold.id, "title": title.title, "pickup_deadline": deadline.isoformat()},
     )
     return await Hold.get(id=hold.id)

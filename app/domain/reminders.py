@@ -56,7 +56,8 @@ async def queue_due_reminders(deps: Deps) -> int:
             if key in existing:
                 continue
             due_loans = groups[(patron_id, due)]
-            data = {"due_date": due, "loan_ids": [loan.id for loan in due_loans], "count": len(due_loans)}
+            # No loan ids: a returned loan is anonymised, and the notice must not re-link it.
+            data = {"due_date": due, "count": len(due_loans)}
             if include_titles:
                 data["titles"] = [loan.title.title for loan in due_loans]
             await notices.enqueue(deps, NoticeKind.DUE_REMINDER, dedupe_key=key, patron_id=patron_id,
