@@ -87,3 +87,28 @@ async def test_staff_passwords_must_be_long(deps):
     with pytest.raises(DomainError) as refused:
         await accounts.create_staff(deps, "short", "abc123")
     assert refused.value.code is ErrorCode.WEAK_PASSWORD
+
+
+LOOKUP = """query($card: String!) { patronByCardNumber(cardNumber: $card) {
+  cardNumber nameKana loans { totalCount } holds { totalCount } favorites { totalCount } readingHistory { totalCount }
+} }"""
+
+
+async def test_the_desk_looks_a_patron_up_by_card_number_without_seeing_their_private_shelves(client, deps):
+    await make_staff(deps)
+    await make_patron(deps)
+    await client.staff_login("desk1", STAFF_PASSWORD)
+    found = (await client.query(LOOKUP, {"card": "１０１２３４５６７"}))["patronByCardNumber"]
+    assert found["cardNumber"] == "101234567" and found["loans"]["totalCount"] == 0
+    assert found["favorites"] is None and found["readingHistory"] is None
+    assert (await client.query(LOOKUP, {"card": "109999999"}))["patronByCardNumber"] is None
+    assert (await client.query(LOOKUP, {"card": "junk"}))["patronByCardNumber"] is None
+
+
+@pytest.mark.parametrize("who", ["guest", "patron"])
+async def test_only_staff_can_look_patrons_up(client, deps, who):
+    await make_patron(deps)
+    await make_patron(deps, "107654321")
+    if who == "patron":
+        await client.login("107654321", DEFAULT_PASSWORD)
+    assert (await client.query(LOOKUP, {"card": "101234567"}))["patronByCardNumber"] is None

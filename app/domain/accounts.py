@@ -242,6 +242,12 @@ async def register_patron(deps: Deps, card_number: str, name_kana: str, birth_da
         raise DomainError(ErrorCode.CARD_NUMBER_TAKEN, "card_number") from None
 
 
+async def find_patron(card_number: str) -> Patron | None:
+    """The patron with this card number (typed in any width), or None: the desk's lookup."""
+    card = digits_only(card_number or "")
+    return await Patron.get_or_none(card_number=card) if _CARD_NUMBER.match(card) else None
+
+
 # --- staff -------------------------------------------------------------------------------
 
 

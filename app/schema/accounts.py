@@ -205,6 +205,16 @@ class AccountsQuery:
         staff = await info.context.staff()
         return Staff.from_model(staff) if staff else None
 
+    @strawberry.field(
+        description="Staff only: the patron with this card number, for the desk (current loans and "
+        "holds; never the patron's favorites, shelves or history). Null if unknown or not staff."
+    )
+    async def patron_by_card_number(self, info: Info[Context, None], card_number: str) -> Patron | None:
+        if await info.context.staff() is None:
+            return None
+        patron = await accounts.find_patron(card_number)
+        return Patron.from_model(patron) if patron else None
+
 
 @strawberry.type
 class AccountsMutation:
