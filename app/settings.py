@@ -77,7 +77,8 @@ class Settings:
     notices_include_titles: bool = False
 
     # Delivery of the outbox and the worker's scheduled steps
-    mail_batch_size: int = 20
+    mail_batch_size: int = 100
+    mail_connections: int = 4
     mail_max_attempts: int = 10
     mail_retry_seconds: int = 60
     mail_retry_max_seconds: int = 3600
@@ -203,6 +204,7 @@ class Settings:
                 _bool("NOTICES_INCLUDE_TITLES", defaults.notices_include_titles)
             ),
             mail_batch_size=_int("MAIL_BATCH_SIZE", defaults.mail_batch_size),
+            mail_connections=_int("MAIL_CONNECTIONS", defaults.mail_connections),
             mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", defaults.mail_max_attempts),
             mail_retry_seconds=_int("MAIL_RETRY_SECONDS", defaults.mail_retry_seconds),
             mail_retry_max_seconds=_int("MAIL_RETRY_MAX_SECONDS", defaults.mail_retry_max_seconds),

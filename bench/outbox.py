@@ -84,7 +84,7 @@ async def _queue(deps: Any, messages: int) -> None:
     await db.bulk_insert(Notice, columns, rows)
 
 
-async def run(database_url: str | None = None, messages: int = 2000, workers: int = 1) -> dict:
+async def run(database_url: str | None = None, messages: int = 2000, workers: int = 1, **settings_: Any) -> dict:
     """Deliver `messages` queued notices into a local SMTP server; the figures as a dict."""
     from tortoise import Tortoise
 
@@ -114,7 +114,8 @@ async def run(database_url: str | None = None, messages: int = 2000, workers: in
     await db.init_db(database_url)
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        settings = Settings(database_url=database_url, secret_key="bench", smtp_port=port)
+        # settings_: e.g. mail_batch_size=100, mail_connections=1, to compare side by side.
+        settings = Settings(database_url=database_url, secret_key="bench", smtp_port=port, **settings_)
         deps = Deps.build(settings, Clock(settings.tz))
         await _queue(deps, messages)
 
@@ -153,6 +154,7 @@ async def run(database_url: str | None = None, messages: int = 2000, workers: in
             "workers": workers,
             "rounds": sum(rounds),
             "batch_size": settings.mail_batch_size,
+            "connections": getattr(settings, "mail_connections", 1),
             "received": len(ids),
             "duplicates": duplicates,
             "not_sent": left,
@@ -175,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="scratch database (emptied!); default: a temporary SQLite file")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="concurrent workers (PostgreSQL only)")
+    parser.add_argument("--batch-size", type=int, help="MAIL_BATCH_SIZE (default: the setting's default)")
+    parser.add_argument("--connections", type=int, help="MAIL_CONNECTIONS (default: the setting's default)")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.database_url, args.messages, args.workers))
+    overrides = {k: v for k, v in (("mail_batch_size", args.batch_size), ("mail_connections", args.connections))
+                 if v is not None}
+    result = asyncio.run(run(args.database_url, args.messages, args.workers, **overrides))
     print(json.dumps(result))
     return 0 if result["all_delivered_once"] else 1
 

@@ -213,8 +213,10 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(d
     for hold_id in (1, 2, 3):
         await hold_ready(deps, hold_id=hold_id, to=f"patron{hold_id}@example.jp")
     # The server stops answering at the second recipient; the worker is killed meanwhile.
+    # (One connection, so which notice is in flight when it dies is known.)
     smtp_server.handler.hang_on_rcpt = 2
-    worker = asyncio.create_task(mailer.deliver_once(deps, holder="worker-a"))
+    one = Deps(deps.settings.replace(mail_connections=1), clock, deps.hasher)
+    worker = asyncio.create_task(mailer.deliver_once(one, holder="worker-a"))
     assert await asyncio.to_thread(smtp_server.handler.hanging.wait, 10)
     worker.cancel()
     with pytest.raises(asyncio.CancelledError):
