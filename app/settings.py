@@ -7,9 +7,11 @@ environment anywhere else: `Settings.from_env()` is called once by the CLI (or a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -227,13 +229,26 @@ class Settings:
         )
 
 
-def _development_secret() -> str:
-    """A per-checkout secret kept in ./data so development sessions survive restarts."""
-    path = Path("data/.secret_key")
+def _development_secret(path: Path = Path("data/.secret_key")) -> str:
+    """A per-checkout secret kept in ./data so development sessions survive restarts.
+
+    Server processes starting together (uvicorn --workers) must agree on it, or a token made by
+    one would not verify in another: the file is written aside and linked into place, which
+    fails if it exists, so the first process wins and the others read its secret.
+    """
     try:
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if value:
+            return value
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        path.write_text(value)
-        return value
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, spare = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(spare, path)
+    finally:
+        os.unlink(spare)
+    return path.read_text().strip()
