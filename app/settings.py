@@ -7,9 +7,11 @@ environment anywhere else: `Settings.from_env()` is called once by the CLI (or a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -77,7 +79,8 @@ class Settings:
     notices_include_titles: bool = False
 
     # Delivery of the outbox and the worker's scheduled steps
-    mail_batch_size: int = 20
+    mail_batch_size: int = 100
+    mail_connections: int = 4
     mail_max_attempts: int = 10
     mail_retry_seconds: int = 60
     mail_retry_max_seconds: int = 3600
@@ -203,6 +206,7 @@ class Settings:
                 _bool("NOTICES_INCLUDE_TITLES", defaults.notices_include_titles)
             ),
             mail_batch_size=_int("MAIL_BATCH_SIZE", defaults.mail_batch_size),
+            mail_connections=_int("MAIL_CONNECTIONS", defaults.mail_connections),
             mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", defaults.mail_max_attempts),
             mail_retry_seconds=_int("MAIL_RETRY_SECONDS", defaults.mail_retry_seconds),
             mail_retry_max_seconds=_int("MAIL_RETRY_MAX_SECONDS", defaults.mail_retry_max_seconds),
@@ -225,13 +229,26 @@ class Settings:
         )
 
 
-def _development_secret() -> str:
-    """A per-checkout secret kept in ./data so development sessions survive restarts."""
-    path = Path("data/.secret_key")
+def _development_secret(path: Path = Path("data/.secret_key")) -> str:
+    """A per-checkout secret kept in ./data so development sessions survive restarts.
+
+    Server processes starting together (uvicorn --workers) must agree on it, or a token made by
+    one would not verify in another: the file is written aside and linked into place, which
+    fails if it exists, so the first process wins and the others read its secret.
+    """
     try:
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if value:
+            return value
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        path.write_text(value)
-        return value
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, spare = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(spare, path)
+    finally:
+        os.unlink(spare)
+    return path.read_text().strip()

@@ -213,8 +213,10 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(d
     for hold_id in (1, 2, 3):
         await hold_ready(deps, hold_id=hold_id, to=f"patron{hold_id}@example.jp")
     # The server stops answering at the second recipient; the worker is killed meanwhile.
+    # (One connection, so which notice is in flight when it dies is known.)
     smtp_server.handler.hang_on_rcpt = 2
-    worker = asyncio.create_task(mailer.deliver_once(deps, holder="worker-a"))
+    one = Deps(deps.settings.replace(mail_connections=1), clock, deps.hasher)
+    worker = asyncio.create_task(mailer.deliver_once(one, holder="worker-a"))
     assert await asyncio.to_thread(smtp_server.handler.hanging.wait, 10)
     worker.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -291,3 +293,27 @@ async def test_the_development_mail_sink_prints_mails_decoded(deps):
     assert "【古賀市立図書館】貸出準備完了のお知らせ" in printed
     assert "古賀市立図書館 <koga-lib@fromjapan.org>" in printed
     assert "取置期限日：2026年12月5日（土）" in printed
+
+
+async def test_a_message_the_server_stalls_on_does_not_hold_up_the_rest_of_the_batch(deps, smtp_server, clock):
+    for hold_id in range(1, 9):
+        await hold_ready(deps, hold_id=hold_id, to=f"patron{hold_id}@example.jp")
+    # The first recipient hangs; the batch's other connections deliver the other seven meanwhile.
+    smtp_server.handler.hang_on_rcpt = 1
+    round_ = asyncio.create_task(mailer.deliver_once(deps, holder="worker-a"))
+    assert await asyncio.to_thread(smtp_server.handler.hanging.wait, 10)
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(smtp_server.received) < 7 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)  # polling the real server, not waiting for time to pass
+    assert len(smtp_server.received) == 7
+    smtp_server.handler.release.set()  # the stalled conversation ends with 421
+
+    report = await round_
+
+    assert (report.sent, report.retried) == (7, 1)
+    [stalled] = await Notice.filter(status=NoticeStatus.PENDING)
+    assert stalled.attempts == 1 and "421" in stalled.last_error and stalled.locked_by is None
+    clock.advance(stalled.next_attempt_at - deps.now())
+    assert (await mailer.deliver_once(deps)).sent == 1
+    recipients = sorted(r for m in smtp_server.received for r in m.rcpt_tos)
+    assert recipients == sorted(f"patron{i}@example.jp" for i in range(1, 9))
