@@ -233,6 +233,20 @@ def _safe_url(url: str) -> str:
     return url
 
 
+DEMO_MIN_TITLES = 50
+"""The demo's story (loans, queues, a ready hold, history and shelves) needs this many titles."""
+
+
+def _demo_titles(value: str) -> int:
+    try:
+        titles = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if titles < DEMO_MIN_TITLES:
+        raise argparse.ArgumentTypeError(f"the demo needs at least {DEMO_MIN_TITLES} titles")
+    return titles
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="library", description="Library patron web service (GraphQL).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -249,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     demo = sub.add_parser("demo", help="migrate and fill the database with demo data, then exit")
-    demo.add_argument("--titles", type=int, default=300)
+    demo.add_argument("--titles", type=_demo_titles, default=300,
+                      help=f"how many titles (at least {DEMO_MIN_TITLES}; default 300)")
     demo.set_defaults(func=cmd_demo)
 
     expire = sub.add_parser("expire-holds", help="cancel ready holds not collected by their pickup deadline")

@@ -257,8 +257,7 @@ async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], ti
     await circulation.checkin(on(1), items[ready.id][0].barcode)
     # Other patrons borrow a spread of titles, some with queues.
     others = patrons[3:]
-    for n in range(60):
-        title = next(single_copy)
+    for n, title in zip(range(60), single_copy):  # as many as a small catalog allows
         borrower = others[n % len(others)]
         await lend(borrower, title, rng.randint(0, 13))
         if n % 4 == 0:

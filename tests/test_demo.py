@@ -45,3 +45,24 @@ async def test_demo_patron_has_a_library_of_her_own_and_the_catalog_is_searchabl
     assert publisher["searchCatalog"]["totalCount"] > 0
     calendar = await client.query("{ libraryCalendar(year: 2026, month: 2) { events { day title } } }")
     assert {"day": "2026-02-11", "title": "赤ちゃんおはなし会"} in calendar["libraryCalendar"]["events"]
+
+
+async def test_the_smallest_demo_still_tells_the_whole_story(client, deps):
+    from app.cli import DEMO_MIN_TITLES
+
+    assert await load_demo(deps, titles=DEMO_MIN_TITLES)
+    hanako = DEMO_PATRONS[0]
+    await client.login(hanako.card_number, hanako.password)
+    viewer = (await client.query("{ viewer { loans { totalCount } holds { totalCount } } }"))["viewer"]
+    assert viewer["loans"]["totalCount"] == 3 and viewer["holds"]["totalCount"] == 2
+
+
+def test_a_demo_too_small_for_its_story_is_refused_before_anything_is_written(capsys):
+    import pytest
+
+    from app.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["demo", "--titles", "20"])
+    assert exit_.value.code == 2
+    assert "at least 50 titles" in capsys.readouterr().err
