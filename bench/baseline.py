@@ -61,7 +61,7 @@ class MyPage:
             return "".join(out[:-1])
         return text
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
         token = token.strip()
@@ -197,4 +197,4 @@ def create() -> Starlette:
         finally:
             await db.close_db()
 
-    return Starlette(routes=[Route("/mypage", MyPage(settings), methods=["POST"])], lifespan=lifespan)
+    return Starlette(routes=[Route("/mypage", MyPage(settings).handle, methods=["POST"])], lifespan=lifespan)
