@@ -1,6 +1,7 @@
 """The uvicorn factory of the benchmark: the real app (`app.main:create_app`, settings from the
 environment). With BENCH_PROFILE_TO set (`python -m bench --profile`), each worker runs under
-pyinstrument from start-up to shutdown and writes `<BENCH_PROFILE_TO>-<pid>.txt` and `.html`."""
+pyinstrument from start-up to shutdown and writes `<BENCH_PROFILE_TO>-<pid>.txt` (call tree),
+`.flat.txt` (functions by own time) and `.html`."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Profiled:
 
         async def watched_receive():
             message = await receive()
+            from pyinstrument.renderers import ConsoleRenderer
+
             if message["type"] == "lifespan.startup":
                 self.profiler.start()
             elif message["type"] == "lifespan.shutdown" and self.profiler.is_running:
@@ -36,6 +39,8 @@ class Profiled:
                 path = Path(f"{self.prefix}-{os.getpid()}")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.with_suffix(".txt").write_text(self.profiler.output_text(unicode=True, show_all=False))
+                flat = ConsoleRenderer(unicode=True, flat=True, flat_time="self")
+                path.with_suffix(".flat.txt").write_text(self.profiler.output(renderer=flat))
                 path.with_suffix(".html").write_text(self.profiler.output_html())
             return message
 

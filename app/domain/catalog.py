@@ -133,6 +133,34 @@ class CatalogFilter:
     holdable: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class ShownTitle:
+    """What the catalog shows of a title, read-only (searches and lists). Built straight from
+    the row: a page of Tortoise models cost a good part of a search request."""
+
+    id: int
+    title: str
+    title_kana: str
+    author: str
+    author_kana: str
+    publisher: str
+    publisher_kana: str
+    published_year: int | None
+    isbn: str | None
+    ndc: str
+    material_type: MaterialType
+    arrived_on: date | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> ShownTitle:
+        arrived = row["arrived_on"]
+        return cls(
+            row["id"], row["title"], row["title_kana"], row["author"], row["author_kana"], row["publisher"],
+            row["publisher_kana"], row["published_year"], row["isbn"], row["ndc"], MaterialType(row["material_type"]),
+            date.fromisoformat(arrived) if isinstance(arrived, str) else arrived,  # SQLite gives text
+        )
+
+
 @dataclass
 class TitlePage:
     """One page of titles (`limit + 1` rows fetched, to tell whether more follow) and a lazy count.
@@ -140,7 +168,7 @@ class TitlePage:
     Titles of searches and lists are read-only: only the columns the catalog shows are loaded.
     """
 
-    titles: list[Title]
+    titles: list[Title] | list[ShownTitle]
     count: Callable[[], Awaitable[int]]
     availability: dict[int, Availability] = field(default_factory=dict)  # when read with the page
 
@@ -251,12 +279,15 @@ async def _run(query: _Query, offset: int, limit: int) -> TitlePage:
     rows = await conn.execute_query_dict(page, sql.params)
 
     async def count() -> int:
+        if (rows or offset == 0) and len(rows) <= limit:
+            # The last page (or no match at all), read whole: the total is known without
+            # counting the matches again.
+            return offset + len(rows)
         result = await conn.execute_query_dict(f"SELECT count(*) AS n {query.body}", count_params)
         return int(result[0]["n"])
 
-    # Tortoise's own row-to-model step (what QuerySet uses), for rows of the shown columns only.
-    titles = [Title._init_from_db(**{c: row[c] for c in _SHOWN}) for row in rows]
-    return TitlePage(titles, count, {row["id"]: _availability_of(row) for row in rows})
+    return TitlePage([ShownTitle.from_row(row) for row in rows], count,
+                     {row["id"]: _availability_of(row) for row in rows})
 
 
 async def _titles_in_order(ids: Sequence[int]) -> list[Title]:

@@ -123,7 +123,7 @@ class Title(relay.Node):
         return [Item.from_model(m) for m in await _items_of_title(info.context).load(self.id)]
 
     @classmethod
-    def from_model(cls, m: TitleModel, availability: catalog.Availability | None = None) -> Title:
+    def from_model(cls, m: TitleModel | catalog.ShownTitle, availability: catalog.Availability | None = None) -> Title:
         return cls(
             id=m.id, title=m.title, title_kana=m.title_kana, author=m.author,
             author_kana=m.author_kana, publisher=m.publisher, publisher_kana=m.publisher_kana,
