@@ -532,7 +532,7 @@ async def check_baseline(base_app: str, base_line: str, tokens: list[str]) -> st
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = datetime.now(timezone.utc)
-    command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
     workers = args.workers or (1 if args.database == "sqlite" else 2)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     wrk = ensure_wrk()
