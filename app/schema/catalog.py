@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import date
-from typing import Iterable
+from typing import Awaitable, Callable, Iterable, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -46,12 +47,30 @@ def _items_of_title(ctx: Context):
     return loaders.loader(ctx, "items_of_title", batch)
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _then(value: _T | Awaitable[_T], f: Callable[[_T], _R]) -> _R | Awaitable[_R]:
+    """`f(value)` now when the value is at hand, else an awaitable of it."""
+    if inspect.isawaitable(value):
+        async def later() -> _R:
+            return f(await value)  # type: ignore[misc]
+
+        return later()
+    return f(value)  # type: ignore[arg-type]
+
+
 @strawberry.type(description="貸出状況: what the copies of a title are doing now.")
 class Availability:
     copies: int = strawberry.field(description="Copies that can be lent (reference-only, missing and withdrawn ones not counted).")
     available: int = strawberry.field(description="Copies on the shelf now.")
     on_loan: int = strawberry.field(description="Copies checked out.")
     holds_waiting: int = strawberry.field(description="Holds waiting for a copy (予約待ち).")
+
+    @classmethod
+    def from_domain(cls, a: catalog.Availability) -> Availability:
+        return cls(copies=a.copies, available=a.available, on_loan=a.on_loan, holds_waiting=a.holds_waiting)
 
 
 @strawberry.type(name="Title", description="A title in the catalog (書誌).")
@@ -69,21 +88,31 @@ class Title(relay.Node):
     material_type: MaterialTypeEnum  # type: ignore[valid-type]
     arrived_on: date | None = strawberry.field(description="Date the library received it (受入日).")
 
+    # Read with the page of a search or a list, the title's availability is known: these three
+    # resolvers are then plain synchronous ones (no coroutine, no loader future per field, a
+    # good part of a search request). Otherwise they hand graphql-core an awaitable from the
+    # request's loader, which it awaits like an async resolver's result.
+    known_availability: strawberry.Private[catalog.Availability | None] = None
+
+    def _availability(self, info: Info[Context, None]) -> catalog.Availability | Awaitable[catalog.Availability]:
+        if self.known_availability is not None:
+            return self.known_availability
+        return loaders.availability(info.context).load(self.id)
+
     @strawberry.field(description="Copies, on the shelf, on loan, holds waiting (batched for a whole page).")
-    async def availability(self, info: Info[Context, None]) -> Availability:
-        a = await loaders.availability(info.context).load(self.id)
-        return Availability(copies=a.copies, available=a.available, on_loan=a.on_loan, holds_waiting=a.holds_waiting)
+    def availability(self, info: Info[Context, None]) -> Availability:
+        return _then(self._availability(info), Availability.from_domain)  # type: ignore[return-value]
 
     @strawberry.field(description="The library owns at least one copy that can be lent.")
-    async def owned(self, info: Info[Context, None]) -> bool:
-        return (await loaders.availability(info.context).load(self.id)).owned
+    def owned(self, info: Info[Context, None]) -> bool:
+        return _then(self._availability(info), lambda a: a.owned)  # type: ignore[return-value]
 
     @strawberry.field(
         description="A Web予約 can be placed on the title: the library owns it and every copy is out. "
         "(The patron's own limits are checked when the hold is placed.)"
     )
-    async def holdable(self, info: Info[Context, None]) -> bool:
-        return (await loaders.availability(info.context).load(self.id)).all_copies_out
+    def holdable(self, info: Info[Context, None]) -> bool:
+        return _then(self._availability(info), lambda a: a.all_copies_out)  # type: ignore[return-value]
 
     @strawberry.field(description="The logged-in patron has the title in お気に入り (false for guests and staff).")
     async def is_favorite(self, info: Info[Context, None]) -> bool:
@@ -94,12 +123,12 @@ class Title(relay.Node):
         return [Item.from_model(m) for m in await _items_of_title(info.context).load(self.id)]
 
     @classmethod
-    def from_model(cls, m: TitleModel) -> Title:
+    def from_model(cls, m: TitleModel | catalog.ShownTitle, availability: catalog.Availability | None = None) -> Title:
         return cls(
             id=m.id, title=m.title, title_kana=m.title_kana, author=m.author,
             author_kana=m.author_kana, publisher=m.publisher, publisher_kana=m.publisher_kana,
             published_year=m.published_year, isbn=m.isbn, ndc=m.ndc, material_type=m.material_type,
-            arrived_on=m.arrived_on,
+            arrived_on=m.arrived_on, known_availability=availability,
         )
 
     @classmethod
@@ -154,7 +183,8 @@ def title_connection(info: Info[Context, None], page: Page, result: TitlePage) -
         titles.prime(row.id, row)
     for title_id, known in result.availability.items():
         availability.prime(title_id, known)
-    return page.connection(result.titles, result.count, Title.from_model)
+    return page.connection(result.titles, result.count,
+                           lambda row: Title.from_model(row, result.availability.get(row.id)))
 
 
 @strawberry.type

@@ -118,11 +118,17 @@ class OperationSummary(SchemaExtension):
 
 def security_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Extension factories (one instance per request) for these settings."""
+    # The limiters' rules are classes made when a limiter is built, and the validation cache
+    # is keyed by the rule classes: built once here, so a document is validated once, not on
+    # every request by a fresh class that misses the cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        OneGuessPerOperation,
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        functools.partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-        functools.partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
-        functools.partial(AddValidationRules, [OneGuessPerOperation]),
+        functools.partial(AddValidationRules, rules),
         OperationSummary,
     ]
     if not settings.introspection_enabled:
