@@ -73,7 +73,7 @@ class CachedDocuments(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.query is not None and ec.graphql_document is None:
+        if isinstance(ec.query, str) and ec.graphql_document is None:
             document = self.cache.documents.get(ec.query)
             if document is not None:
                 ec.graphql_document, self.hit = document, True
@@ -85,5 +85,5 @@ class CachedDocuments(SchemaExtension):
             # Validated when it was cached, under the same schema and rules.
             ec.pre_execution_errors = []
         yield
-        if not self.hit and ec.pre_execution_errors == [] and ec.query is not None and ec.graphql_document:
+        if not self.hit and ec.pre_execution_errors == [] and isinstance(ec.query, str) and ec.graphql_document:
             self.cache.documents.put(ec.query, ec.graphql_document)

@@ -105,7 +105,8 @@ class OperationSummary(SchemaExtension):
         if document is None or request is None:
             return
         compute = functools.partial(_summary, document, ec.operation_name, ec.schema)
-        if self.cache is None or ec.query is None:
+        # The operation name is the client's JSON: anything, not only a string (never cached then).
+        if self.cache is None or not isinstance(ec.query, str) or not isinstance(ec.operation_name, (str, type(None))):
             summary = compute()
         else:
             summary = self.cache.summaries.memo((ec.query, ec.operation_name), compute)

@@ -38,6 +38,9 @@ async def _viewer_id(info: Info[Context, None]) -> int | None:
 async def _page(info: Info[Context, None], query: Any, first: int | None, after: str | None, node) -> Connection:
     """A connection over a query, paged in the database, counted only when asked."""
     page = Page(first, after, info.context.settings.max_page_size)
+    if page.limit == 0:
+        # Only the number is wanted (`first: 0 { totalCount }`): one count, no rows.
+        return page.counted(await query.count())
     rows = await query.offset(page.offset).limit(page.limit + 1)
     return page.connection(rows, query.count, node)
 
