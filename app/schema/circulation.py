@@ -155,20 +155,23 @@ class Loan(relay.Node):
         )
 
     @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+    def title(self, info: Info[Context, None]) -> Title:
+        return loaders.known_or_load(loaders.titles(info.context), self.model.title_id, Title.from_model)  # type: ignore[return-value]
 
     @strawberry.field(description="The copy lent.")
     async def item(self, info: Info[Context, None]) -> Item:
         return Item.from_model(await _items(info.context).load(self.model.item_id))
 
     @strawberry.field(description="Can the patron renew (延長) now? If not, the reasons.")
-    async def renewability(self, info: Info[Context, None]) -> Renewability:
+    def renewability(self, info: Info[Context, None]) -> Renewability:
         ctx = info.context
-        waiting = await _holds_waiting(ctx).load(self.model.title_id)
-        blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, waiting)
-        reasons, messages = _reasons(blocks)
-        return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
+
+        def decide(holds_waiting: int) -> Renewability:
+            blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, holds_waiting)
+            reasons, messages = _reasons(blocks)
+            return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
+
+        return loaders.known_or_load(_holds_waiting(ctx), self.model.title_id, decide)  # type: ignore[return-value]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
@@ -201,14 +204,15 @@ class Hold(relay.Node):
         )
 
     @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+    def title(self, info: Info[Context, None]) -> Title:
+        return loaders.known_or_load(loaders.titles(info.context), self.model.title_id, Title.from_model)  # type: ignore[return-value]
 
     @strawberry.field(description="Place in line while WAITING (1 = next); null otherwise.")
-    async def queue_position(self, info: Info[Context, None]) -> int | None:
+    def queue_position(self, info: Info[Context, None]) -> int | None:
         if self.model.status is not HoldStatus.WAITING:
             return None
-        return await _queue_positions(info.context).load((self.model.id, self.model.title_id))
+        return loaders.known_or_load(_queue_positions(info.context), (self.model.id, self.model.title_id),  # type: ignore[return-value]
+                                     lambda place: place)
 
     @strawberry.field(description="Can the patron cancel it on the web (the same rule as cancelHold)?")
     def cancellable(self) -> bool:
@@ -244,8 +248,8 @@ class HoldCartEntry(relay.Node):
         return cls(id=m.id, added_at=m.added_at, model=m)
 
     @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+    def title(self, info: Info[Context, None]) -> Title:
+        return loaders.known_or_load(loaders.titles(info.context), self.model.title_id, Title.from_model)  # type: ignore[return-value]
 
     @strawberry.field(description="Could this line be held now (the rule placeHoldsFromCart applies)?")
     async def holdability(self, info: Info[Context, None]) -> Holdability:
