@@ -8,7 +8,7 @@ DataLoader, so My Page costs the same few statements for 1 loan or 30.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Iterable
+from typing import Annotated, Awaitable, Iterable
 
 import strawberry
 from strawberry import relay
@@ -89,16 +89,15 @@ def _with_titles(ctx: Context, rows: list) -> list:
     return rows
 
 
-def _with_queues(ctx: Context, loans: list[circulation.CurrentLoan]) -> list[circulation.CurrentLoan]:
-    """Loans read with the holds waiting for their titles: renewability asks no more."""
-    _holds_waiting(ctx).prime_many({loan.title_id: loan.holds_waiting for loan in loans})
-    return _with_titles(ctx, loans)
+# Rows of My Page's lists come with what their fields show (title, queue, place in line):
+# sync resolvers answer from the row; models (mutations, the desk, `node`) go through loaders.
+_READ_WITH_TITLE = (circulation.CurrentLoan, circulation.ActiveHold, circulation.CartLine)
 
 
-def _with_places(ctx: Context, holds: list[circulation.ActiveHold]) -> list[circulation.ActiveHold]:
-    """Holds read with their places in line: queuePosition asks no more."""
-    _queue_positions(ctx).prime_many({(h.id, h.title_id): h.queue_position for h in holds})
-    return _with_titles(ctx, holds)
+def _title(ctx: Context, row: object) -> Title | Awaitable[Title]:
+    if isinstance(row, _READ_WITH_TITLE):
+        return Title.from_model(row.title)
+    return loaders.load_then(loaders.titles(ctx), row.title_id, Title.from_model)  # type: ignore[attr-defined]
 
 
 async def _viewer_or_staff_sees(info: Info[Context, None]):
@@ -156,7 +155,7 @@ class Loan(relay.Node):
 
     @strawberry.field
     def title(self, info: Info[Context, None]) -> Title:
-        return loaders.known_or_load(loaders.titles(info.context), self.model.title_id, Title.from_model)  # type: ignore[return-value]
+        return _title(info.context, self.model)  # type: ignore[return-value]
 
     @strawberry.field(description="The copy lent.")
     async def item(self, info: Info[Context, None]) -> Item:
@@ -171,7 +170,9 @@ class Loan(relay.Node):
             reasons, messages = _reasons(blocks)
             return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
 
-        return loaders.known_or_load(_holds_waiting(ctx), self.model.title_id, decide)  # type: ignore[return-value]
+        if isinstance(self.model, circulation.CurrentLoan):
+            return decide(self.model.holds_waiting)
+        return loaders.load_then(_holds_waiting(ctx), self.model.title_id, decide)  # type: ignore[return-value]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
@@ -205,14 +206,15 @@ class Hold(relay.Node):
 
     @strawberry.field
     def title(self, info: Info[Context, None]) -> Title:
-        return loaders.known_or_load(loaders.titles(info.context), self.model.title_id, Title.from_model)  # type: ignore[return-value]
+        return _title(info.context, self.model)  # type: ignore[return-value]
 
     @strawberry.field(description="Place in line while WAITING (1 = next); null otherwise.")
     def queue_position(self, info: Info[Context, None]) -> int | None:
         if self.model.status is not HoldStatus.WAITING:
             return None
-        return loaders.known_or_load(_queue_positions(info.context), (self.model.id, self.model.title_id),  # type: ignore[return-value]
-                                     lambda place: place)
+        if isinstance(self.model, circulation.ActiveHold):
+            return self.model.queue_position
+        return _queue_positions(info.context).load((self.model.id, self.model.title_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Can the patron cancel it on the web (the same rule as cancelHold)?")
     def cancellable(self) -> bool:
@@ -249,7 +251,7 @@ class HoldCartEntry(relay.Node):
 
     @strawberry.field
     def title(self, info: Info[Context, None]) -> Title:
-        return loaders.known_or_load(loaders.titles(info.context), self.model.title_id, Title.from_model)  # type: ignore[return-value]
+        return _title(info.context, self.model)  # type: ignore[return-value]
 
     @strawberry.field(description="Could this line be held now (the rule placeHoldsFromCart applies)?")
     async def holdability(self, info: Info[Context, None]) -> Holdability:
@@ -281,14 +283,14 @@ class PatronCirculation:
         rows, total = await circulation.current_loans(self.model.id, page.offset, page.limit + 1)
         if total is None:  # a page past the end
             total = LoanModel.filter(patron_id=self.model.id, returned_at=None).count
-        return page.connection(_with_queues(ctx, rows), total, lambda m: Loan.from_model(m, ctx))
+        return page.connection(rows, total, lambda m: Loan.from_model(m, ctx))
 
     @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")
     async def holds(self, info: Info[Context, None], first: int | None = None,
                     after: str | None = None) -> Connection[Hold]:
         ctx = info.context
         # Active holds are few (the hold limit), so they are sorted here, ready ones first.
-        rows = _with_places(ctx, await circulation.active_holds(self.model.id))
+        rows = await circulation.active_holds(self.model.id)
         rows.sort(key=lambda h: h.status is not HoldStatus.READY)
         return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx))
 
@@ -306,7 +308,7 @@ class PatronCirculation:
                         after: str | None = None) -> Connection[HoldCartEntry]:
         ctx = info.context
         # The cart is short (the cart limit): read whole, counted and paged here.
-        rows = _with_titles(ctx, await circulation.cart_lines(self.model.id))
+        rows = await circulation.cart_lines(self.model.id)
         return connection_of(rows, first, after, ctx.settings.max_page_size, HoldCartEntry.from_model)
 
 

@@ -30,18 +30,9 @@ V = TypeVar("V")
 R = TypeVar("R")
 
 
-def known_or_load(loader: DataLoader[K, V], key: K, build: Callable[[V], R]) -> R | Awaitable[R]:
-    """`build` of the loader's value for `key`: at once when the loader holds it already (primed
-    by the list that read it), else awaitable. A sync resolver returning this costs no
-    coroutine per row of a list read whole."""
-    known = loader.cache_map.get(key)
-    if known is not None and known.done() and not known.cancelled() and known.exception() is None:
-        return build(known.result())
-
-    async def load() -> R:
-        return build(await loader.load(key))
-
-    return load()
+async def load_then(loader: DataLoader[K, V], key: K, build: Callable[[V], R]) -> R:
+    """`build` of the loaded value: what a sync resolver returns when its row lacks the value."""
+    return build(await loader.load(key))
 
 
 def titles(ctx: Context) -> DataLoader[int, TitleModel | None]:
