@@ -64,6 +64,12 @@ async def add_favorite(deps: Deps, patron: Patron, title_id: int | None) -> Favo
         return await Favorite.create(patron_id=patron.id, title_id=title_id, created_at=deps.now())
 
 
+async def count_favorites(patron_id: int) -> int:
+    """How many titles the patron has in the favorites (My Page shows the number)."""
+    rows = await db.fetch("SELECT count(*) AS n FROM favorites WHERE patron_id = ?", patron_id)
+    return rows[0]["n"]
+
+
 async def remove_favorite(patron: Patron, title_id: int | None) -> int | None:
     """Remove a title from the favorites; the id of the removed entry, None if it was not there."""
     await _existing_title(title_id)
