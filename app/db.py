@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,37 @@ def connection() -> BaseDBAsyncClient:
 
 def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
     return (conn or connection()).capabilities.dialect == "postgres"
+
+
+async def fetch(sql: str, *params: Any) -> list[dict]:
+    """Rows of a hand-written statement with `?` placeholders (rewritten to `$n` on PostgreSQL).
+
+    For hot read paths: no query building and no model instances, only the columns asked for
+    (convert dates with `to_date` / `to_datetime`; SQLite returns them as text).
+    """
+    conn = connection()
+    return await conn.execute_query_dict(_placeholders(sql, is_postgres(conn)), list(params))
+
+
+@functools.lru_cache(maxsize=256)
+def _placeholders(sql: str, postgres: bool) -> str:
+    if not postgres:
+        return sql
+    head, *rest = sql.split("?")
+    return head + "".join(f"${n}{part}" for n, part in enumerate(rest, 1))
+
+
+def to_date(value: Any) -> date | None:
+    """A DATE column as read by either driver."""
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """A timestamp column (stored in UTC) as an aware datetime, as read by either driver."""
+    if value is None:
+        return None
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
 
 
 # asyncpg allows 32767 parameters in one statement.

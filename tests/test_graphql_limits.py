@@ -44,6 +44,27 @@ async def test_the_default_depth_limit_stops_a_runaway_query(client, settings):
     assert any("exceeds maximum operation depth" in e["message"] for e in body["errors"])
 
 
+async def test_a_refused_document_is_refused_every_time_it_comes_back(client, settings):
+    # Valid documents are parsed and validated once (app.schema.documents); refused ones never
+    # enter that cache, so every rule runs on them again.
+    deep = "{ " + "viewer { " * (settings.max_query_depth + 1) + "id" + " }" * (settings.max_query_depth + 2)
+    for _ in range(3):
+        assert (await client.query("{ viewer { id } }")) == {"viewer": None}
+        body = await client.execute(deep)
+        assert any("exceeds maximum operation depth" in e["message"] for e in body["errors"])
+
+
+def test_the_document_cache_keeps_only_the_most_recently_used_documents():
+    from app.schema.documents import BoundedCache
+
+    cache: BoundedCache[int] = BoundedCache(maxsize=2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+
+
 async def test_aliases_beyond_the_limit_are_refused(client, settings):
     limit = settings.max_aliases
     allowed = "{ " + " ".join(f"v{i}: viewer {{ id }}" for i in range(limit)) + " }"

@@ -14,7 +14,6 @@ SQLite Tortoise serialises transactions in-process and `select_for_update` is a 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
@@ -22,6 +21,7 @@ from typing import Iterable, Sequence
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from app import db
 from app.domain import calendar, catalog, notices, shelves
 from app.domain.accounts import parse_card_number
 from app.domain.catalog import Availability
@@ -35,6 +35,7 @@ from app.models.enums import (
     HoldSource,
     HoldStatus,
     ItemStatus,
+    MaterialType,
     NoticeKind,
 )
 from app.settings import Policy
@@ -64,7 +65,7 @@ def local_date(deps: Deps, instant: datetime | None) -> date | None:
     return deps.clock.local(instant).date() if instant else None
 
 
-def is_overdue(loan: Loan, today: date) -> bool:
+def is_overdue(loan: Loan | CurrentLoan, today: date) -> bool:
     """延滞: the due date has passed (a loan due today is not overdue)."""
     return loan.returned_at is None and loan.due_date < today
 
@@ -72,7 +73,7 @@ def is_overdue(loan: Loan, today: date) -> bool:
 # --- renewals (延長) -----------------------------------------------------------------------
 
 
-def renewal_blocks(loan: Loan, today: date, policy: Policy, holds_waiting: int) -> list[Failure]:
+def renewal_blocks(loan: Loan | CurrentLoan, today: date, policy: Policy, holds_waiting: int) -> list[Failure]:
     """Why this loan cannot be renewed today; empty when it can (renewability and renewLoan)."""
     if loan.returned_at is not None:
         return [Failure(ErrorCode.ITEM_NOT_ON_LOAN, ("loan_id",))]
@@ -94,8 +95,8 @@ async def renew_loan(deps: Deps, patron: Patron, loan_id: int | None) -> Loan:
         loan = await Loan.filter(id=loan_id or 0, patron_id=patron.id, returned_at=None).select_for_update().first()
         if loan is None:
             raise DomainError(ErrorCode.NOT_FOUND, "loan_id")
-        queue = (await catalog.availability([loan.title_id]))[loan.title_id]
-        blocks = renewal_blocks(loan, today, deps.settings.policy, queue.holds_waiting)
+        waiting = (await holds_waiting([loan.title_id]))[loan.title_id]
+        blocks = renewal_blocks(loan, today, deps.settings.policy, waiting)
         if blocks:
             raise DomainError(failures=blocks)
         # A renewal never shortens a loan (e.g. renewed on the day it was lent).
@@ -239,22 +240,45 @@ async def _place_holds(deps: Deps, patron_id: int, title_ids: Sequence[int], sou
     return attempts
 
 
+def _place_in_line(hold: str) -> str:
+    """SQL of the place in line (1 = next) of the waiting hold `hold` (a table alias): the one
+    definition, for a single hold and for a patron's whole list."""
+    return (f"(SELECT count(*) FROM holds q WHERE q.title_id = {hold}.title_id AND q.status = '{_WAITING}' "
+            f"AND (q.placed_at < {hold}.placed_at OR (q.placed_at = {hold}.placed_at AND q.id <= {hold}.id)))")
+
+
+def _holds_waiting(title_id: str) -> str:
+    """SQL of the number of holds waiting for the title `title_id` (a column)."""
+    return f"(SELECT count(*) FROM holds w WHERE w.title_id = {title_id} AND w.status = '{_WAITING}')"
+
+
+_WAITING = HoldStatus.WAITING.value
+
+
 async def queue_positions(holds: Iterable[tuple[int, int]]) -> dict[int, int]:
-    """Place in line (1 = next) of waiting holds given as (hold id, title id): one query over
-    the titles involved. Holds that are not waiting have no place."""
-    holds = list(holds)
-    title_ids = {title_id for _, title_id in holds}
-    if not title_ids:
+    """Place in line (1 = next) of waiting holds given as (hold id, title id), in one query.
+    Holds that are not waiting have no place."""
+    ids = sorted({hold_id for hold_id, _ in holds})
+    if not ids:
         return {}
-    line = await Hold.filter(title_id__in=title_ids, status=HoldStatus.WAITING).order_by(
-        "title_id", "placed_at", "id"
-    ).values_list("id", "title_id")
-    counted: dict[int, int] = defaultdict(int)
-    place = {}
-    for hold_id, title_id in line:
-        counted[title_id] += 1
-        place[hold_id] = counted[title_id]
-    return {hold_id: place[hold_id] for hold_id, _ in holds if hold_id in place}
+    rows = await db.fetch(
+        f"SELECT h.id, {_place_in_line('h')} AS place FROM holds h "
+        f"WHERE h.status = ? AND h.id IN ({', '.join('?' * len(ids))})", _WAITING, *ids,
+    )
+    return {row["id"]: row["place"] for row in rows}
+
+
+async def holds_waiting(title_ids: Iterable[int]) -> dict[int, int]:
+    """Holds waiting for each title (what blocks a renewal), in one query."""
+    ids = sorted(set(title_ids))
+    if not ids:
+        return {}
+    rows = await db.fetch(
+        f"SELECT t.id, {_holds_waiting('t.id')} AS waiting FROM titles t WHERE t.id IN ({', '.join('?' * len(ids))})",
+        *ids,
+    )
+    found = {row["id"]: row["waiting"] for row in rows}
+    return {i: found.get(i, 0) for i in ids}
 
 
 def cancel_blocks(hold: Hold, *, by_staff: bool = False) -> list[Failure]:
@@ -550,3 +574,136 @@ async def _trap(deps: Deps, item: Item) -> Hold | None:
         data={"hold_id": hold.id, "title": title.title, "pickup_deadline": deadline.isoformat()},
     )
     return await Hold.get(id=hold.id)
+
+
+# --- My Page reads (貸出中一覧・予約中一覧・予約カート) ------------------------------------------
+#
+# Read on every visit of My Page: one hand-written statement per list, titles joined, only the
+# columns shown, rows as plain objects with the models' attribute names (the rules above take
+# them as they take models). No model instances and no query building: they cost more than
+# the database does here.
+
+
+@dataclass(slots=True)
+class TitleRow:
+    """A title read along with a list (the attributes of the `Title` model the schema shows)."""
+
+    id: int
+    title: str
+    title_kana: str
+    author: str
+    author_kana: str
+    publisher: str
+    publisher_kana: str
+    published_year: int | None
+    isbn: str | None
+    ndc: str
+    material_type: MaterialType
+    arrived_on: date | None
+
+
+_TITLE_FIELDS = ("title", "title_kana", "author", "author_kana", "publisher", "publisher_kana",
+                 "published_year", "isbn", "ndc", "material_type", "arrived_on")
+_TITLE_COLUMNS = ", ".join(f"t.{f} AS t_{f}" for f in _TITLE_FIELDS)
+
+
+def _title_row(row: dict) -> TitleRow:
+    return TitleRow(
+        row["title_id"], row["t_title"], row["t_title_kana"], row["t_author"], row["t_author_kana"],
+        row["t_publisher"], row["t_publisher_kana"], row["t_published_year"], row["t_isbn"], row["t_ndc"],
+        MaterialType(row["t_material_type"]), db.to_date(row["t_arrived_on"]),
+    )
+
+
+@dataclass(slots=True)
+class CurrentLoan:
+    """A current loan with its title and the number of holds waiting for the title."""
+
+    id: int
+    item_id: int
+    title_id: int
+    patron_id: int
+    checked_out_at: datetime
+    due_date: date
+    renewal_count: int
+    title: TitleRow
+    holds_waiting: int
+    returned_at: datetime | None = None
+
+
+async def current_loans(patron_id: int, offset: int, limit: int) -> tuple[list[CurrentLoan], int | None]:
+    """Up to `limit` of the patron's current loans from `offset`, earliest due date first, and
+    the number of all of them (None if the page is past the end): one statement."""
+    rows = await db.fetch(
+        "SELECT l.id, l.item_id, l.title_id, l.checked_out_at, l.due_date, l.renewal_count, "
+        f"{_holds_waiting('l.title_id')} AS holds_waiting, count(*) OVER () AS total, {_TITLE_COLUMNS} "
+        "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL "
+        "ORDER BY l.due_date, l.id LIMIT ? OFFSET ?",
+        patron_id, limit, offset,
+    )
+    loans = [
+        CurrentLoan(row["id"], row["item_id"], row["title_id"], patron_id, db.to_datetime(row["checked_out_at"]),
+                    db.to_date(row["due_date"]), row["renewal_count"], _title_row(row), row["holds_waiting"])
+        for row in rows
+    ]
+    return loans, rows[0]["total"] if rows else None
+
+
+@dataclass(slots=True)
+class ActiveHold:
+    """A waiting or ready hold with its title and, while waiting, its place in line."""
+
+    id: int
+    patron_id: int
+    title_id: int
+    item_id: int | None
+    source: HoldSource
+    status: HoldStatus
+    contact_email: str | None
+    placed_at: datetime
+    ready_at: datetime | None
+    pickup_deadline: date | None
+    title: TitleRow
+    queue_position: int | None
+    cancelled_at: datetime | None = None
+    cancel_reason: CancelReason | None = None
+
+
+async def active_holds(patron_id: int) -> list[ActiveHold]:
+    """The patron's waiting and ready holds in the order placed: one statement."""
+    rows = await db.fetch(
+        "SELECT h.id, h.title_id, h.item_id, h.source, h.status, h.contact_email, h.placed_at, h.ready_at, "
+        f"h.pickup_deadline, CASE WHEN h.status = ? THEN {_place_in_line('h')} END AS queue_position, "
+        f"{_TITLE_COLUMNS} FROM holds h JOIN titles t ON t.id = h.title_id "
+        f"WHERE h.patron_id = ? AND h.status IN (?, ?) ORDER BY h.placed_at, h.id",
+        _WAITING, patron_id, *(s.value for s in ACTIVE_HOLD_STATUSES),
+    )
+    return [
+        ActiveHold(row["id"], patron_id, row["title_id"], row["item_id"], HoldSource(row["source"]),
+                   HoldStatus(row["status"]), row["contact_email"], db.to_datetime(row["placed_at"]),
+                   db.to_datetime(row["ready_at"]), db.to_date(row["pickup_deadline"]), _title_row(row),
+                   row["queue_position"])
+        for row in rows
+    ]
+
+
+@dataclass(slots=True)
+class CartLine:
+    """A title in the hold cart, with the title."""
+
+    id: int
+    patron_id: int
+    title_id: int
+    added_at: datetime
+    title: TitleRow
+
+
+async def cart_lines(patron_id: int) -> list[CartLine]:
+    """The whole hold cart (at most the cart limit), in the order titles were added: one statement."""
+    rows = await db.fetch(
+        f"SELECT c.id, c.title_id, c.added_at, {_TITLE_COLUMNS} FROM hold_cart_entries c "
+        "JOIN titles t ON t.id = c.title_id WHERE c.patron_id = ? ORDER BY c.added_at, c.id",
+        patron_id,
+    )
+    return [CartLine(row["id"], patron_id, row["title_id"], db.to_datetime(row["added_at"]), _title_row(row))
+            for row in rows]

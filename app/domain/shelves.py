@@ -14,6 +14,7 @@ from datetime import date
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from app import db
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode, Validator
 from app.domain.normalize import nfkc
@@ -61,6 +62,12 @@ async def add_favorite(deps: Deps, patron: Patron, title_id: int | None) -> Favo
         if await Favorite.filter(patron_id=patron.id).count() >= limit:
             raise DomainError(ErrorCode.LIMIT_REACHED, "title_id", limit=limit)
         return await Favorite.create(patron_id=patron.id, title_id=title_id, created_at=deps.now())
+
+
+async def count_favorites(patron_id: int) -> int:
+    """How many titles the patron has in the favorites (My Page shows the number)."""
+    rows = await db.fetch("SELECT count(*) AS n FROM favorites WHERE patron_id = ?", patron_id)
+    return rows[0]["n"]
 
 
 async def remove_favorite(patron: Patron, title_id: int | None) -> int | None:
@@ -248,18 +255,23 @@ async def set_reading_goal(deps: Deps, patron: Patron, target: int, period_start
 
 
 async def reading_marathon(patron: Patron) -> Marathon | None:
-    """The patron's goal and progress, or None if no goal is set."""
-    goal = await ReadingGoal.get_or_none(patron_id=patron.id)
-    if goal is None:
+    """The patron's goal and progress, or None if no goal is set (one statement: My Page)."""
+    rows = await db.fetch(
+        "SELECT g.target, g.period_start, g.period_end, r.day, r.count FROM reading_goals g "
+        "LEFT JOIN reading_tallies r ON r.patron_id = g.patron_id AND r.day >= g.period_start "
+        "AND r.day <= g.period_end WHERE g.patron_id = ?",
+        patron.id,
+    )
+    if not rows:
         return None
-    tallies = await ReadingTally.filter(
-        patron_id=patron.id, day__gte=goal.period_start, day__lte=goal.period_end
-    ).values_list("day", "count")
+    start, end = db.to_date(rows[0]["period_start"]), db.to_date(rows[0]["period_end"])
     by_month: dict[tuple[int, int], int] = {}
-    for day, count in tallies:
-        by_month[(day.year, day.month)] = by_month.get((day.year, day.month), 0) + count
-    months = [MonthCount(y, m, by_month.get((y, m), 0)) for y, m in _months(goal.period_start, goal.period_end)]
-    return Marathon(goal.target, goal.period_start, goal.period_end, sum(by_month.values()), months)
+    for row in rows:
+        if row["day"] is not None:
+            day = db.to_date(row["day"])
+            by_month[(day.year, day.month)] = by_month.get((day.year, day.month), 0) + row["count"]
+    months = [MonthCount(y, m, by_month.get((y, m), 0)) for y, m in _months(start, end)]
+    return Marathon(rows[0]["target"], start, end, sum(by_month.values()), months)
 
 
 def _years_after(day: date, years: int) -> date:

@@ -11,7 +11,7 @@ from typing import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
@@ -20,6 +20,7 @@ from app.schema.calendar import CalendarEvent, CalendarMutation, CalendarQuery
 from app.schema.catalog import CatalogQuery, Item, Title
 from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
 from app.schema.circulation import CirculationMutation
+from app.schema.documents import DocumentCache
 from app.schema.email import EmailMutation
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.schema.security import security_extensions
@@ -64,15 +65,13 @@ def build_schema(settings: Settings | None = None,
                  extensions: list[Callable[[], SchemaExtension]] | None = None) -> strawberry.Schema:
     """The schema with the limits and switches these settings call for (see `app.schema.security`)."""
     settings = settings or Settings()
+    # Clients send the same few documents again and again: parse, validate and summarise each once.
+    documents = DocumentCache(maxsize=256)
     return LibrarySchema(
         query=Query,
         mutation=Mutation,
         types=_NODE_TYPES,
-        # Clients send the same few documents again and again: parse and validate each once.
-        extensions=[
-            lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256),
-            *security_extensions(settings), *(extensions or []),
-        ],
+        extensions=[documents.extension, *security_extensions(settings, documents), *(extensions or [])],
     )
 
 

@@ -68,6 +68,15 @@ class Page:
             _total=total,
         )
 
+    def counted(self, total: int) -> Connection[Any]:
+        """An empty page (`first: 0`) of a list of `total` items: the count alone says if more follow."""
+        return Connection(
+            edges=[],
+            page_info=relay.PageInfo(has_next_page=total > self.offset, has_previous_page=self.offset > 0,
+                                     start_cursor=None, end_cursor=None),
+            _total=total,
+        )
+
     def slice(self, items: Sequence[Any]) -> Sequence[Any]:
         """Rows of an in-memory list for this page (plus one, to detect a next page)."""
         return items[self.offset : self.offset + self.limit + 1]

@@ -8,7 +8,7 @@ DataLoader, so My Page costs the same few statements for 1 loan or 30.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Iterable
+from typing import Annotated, Awaitable, Iterable
 
 import strawberry
 from strawberry import relay
@@ -22,7 +22,7 @@ from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Item as ItemModel
 from app.models import Loan as LoanModel
 from app.models import Patron as PatronModel
-from app.models.enums import ACTIVE_HOLD_STATUSES, CancelReason, HoldSource, HoldStatus
+from app.models.enums import CancelReason, HoldSource, HoldStatus
 from app.schema import loaders
 from app.schema.base import Connection, Page, connection_of, decode_global_id, load_nodes
 from app.schema.catalog import Item, Title
@@ -66,6 +66,14 @@ def _queue_positions(ctx: Context):
     return loaders.loader(ctx, "queue_positions", batch)
 
 
+def _holds_waiting(ctx: Context):
+    async def batch(title_ids: list[int]) -> list[int]:
+        found = await circulation.holds_waiting(title_ids)
+        return [found[i] for i in title_ids]
+
+    return loaders.loader(ctx, "holds_waiting", batch)
+
+
 def _holder_states(ctx: Context):
     async def batch(ids: list[int]) -> list[circulation.HolderState]:
         found = await circulation.holder_states(ids)
@@ -79,6 +87,17 @@ def _with_titles(ctx: Context, rows: list) -> list:
     second query (or a query per row) for titles."""
     loaders.titles(ctx).prime_many({row.title_id: row.title for row in rows})
     return rows
+
+
+# Rows of My Page's lists come with what their fields show (title, queue, place in line):
+# sync resolvers answer from the row; models (mutations, the desk, `node`) go through loaders.
+_READ_WITH_TITLE = (circulation.CurrentLoan, circulation.ActiveHold, circulation.CartLine)
+
+
+def _title(ctx: Context, row: object) -> Title | Awaitable[Title]:
+    if isinstance(row, _READ_WITH_TITLE):
+        return Title.from_model(row.title)
+    return loaders.load_then(loaders.titles(ctx), row.title_id, Title.from_model)  # type: ignore[attr-defined]
 
 
 async def _viewer_or_staff_sees(info: Info[Context, None]):
@@ -123,10 +142,10 @@ class Loan(relay.Node):
     renewal_count: int = strawberry.field(description="Times renewed (延長回数).")
     overdue: bool = strawberry.field(description="The due date has passed (a loan due today is not overdue).")
     returned_on: date | None = strawberry.field(description="Set once the copy is back (staff view only).")
-    model: strawberry.Private[LoanModel]
+    model: strawberry.Private[LoanModel | circulation.CurrentLoan]
 
     @classmethod
-    def from_model(cls, m: LoanModel, ctx: Context) -> Loan:
+    def from_model(cls, m: LoanModel | circulation.CurrentLoan, ctx: Context) -> Loan:
         today = ctx.deps.today()
         return cls(
             id=m.id, checked_out_on=circulation.local_date(ctx.deps, m.checked_out_at), due_date=m.due_date,
@@ -135,20 +154,25 @@ class Loan(relay.Node):
         )
 
     @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+    def title(self, info: Info[Context, None]) -> Title:
+        return _title(info.context, self.model)  # type: ignore[return-value]
 
     @strawberry.field(description="The copy lent.")
     async def item(self, info: Info[Context, None]) -> Item:
         return Item.from_model(await _items(info.context).load(self.model.item_id))
 
     @strawberry.field(description="Can the patron renew (延長) now? If not, the reasons.")
-    async def renewability(self, info: Info[Context, None]) -> Renewability:
+    def renewability(self, info: Info[Context, None]) -> Renewability:
         ctx = info.context
-        queue = await loaders.availability(ctx).load(self.model.title_id)
-        blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, queue.holds_waiting)
-        reasons, messages = _reasons(blocks)
-        return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
+
+        def decide(holds_waiting: int) -> Renewability:
+            blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, holds_waiting)
+            reasons, messages = _reasons(blocks)
+            return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
+
+        if isinstance(self.model, circulation.CurrentLoan):
+            return decide(self.model.holds_waiting)
+        return loaders.load_then(_holds_waiting(ctx), self.model.title_id, decide)  # type: ignore[return-value]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
@@ -168,10 +192,10 @@ class Hold(relay.Node):
     cancelled_on: date | None
     cancel_reason: CancelReasonEnum | None  # type: ignore[valid-type]
     contact_email: str | None = strawberry.field(description="Where notices about this hold go.")
-    model: strawberry.Private[HoldModel]
+    model: strawberry.Private[HoldModel | circulation.ActiveHold]
 
     @classmethod
-    def from_model(cls, m: HoldModel, ctx: Context) -> Hold:
+    def from_model(cls, m: HoldModel | circulation.ActiveHold, ctx: Context) -> Hold:
         return cls(
             id=m.id, status=m.status, source=m.source, placed_on=circulation.local_date(ctx.deps, m.placed_at),
             ready_on=circulation.local_date(ctx.deps, m.ready_at),
@@ -181,14 +205,16 @@ class Hold(relay.Node):
         )
 
     @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+    def title(self, info: Info[Context, None]) -> Title:
+        return _title(info.context, self.model)  # type: ignore[return-value]
 
     @strawberry.field(description="Place in line while WAITING (1 = next); null otherwise.")
-    async def queue_position(self, info: Info[Context, None]) -> int | None:
+    def queue_position(self, info: Info[Context, None]) -> int | None:
         if self.model.status is not HoldStatus.WAITING:
             return None
-        return await _queue_positions(info.context).load((self.model.id, self.model.title_id))
+        if isinstance(self.model, circulation.ActiveHold):
+            return self.model.queue_position
+        return _queue_positions(info.context).load((self.model.id, self.model.title_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Can the patron cancel it on the web (the same rule as cancelHold)?")
     def cancellable(self) -> bool:
@@ -217,15 +243,15 @@ class Hold(relay.Node):
 class HoldCartEntry(relay.Node):
     id: relay.NodeID[int]
     added_at: datetime
-    model: strawberry.Private[HoldCartEntryModel]
+    model: strawberry.Private[HoldCartEntryModel | circulation.CartLine]
 
     @classmethod
-    def from_model(cls, m: HoldCartEntryModel) -> HoldCartEntry:
+    def from_model(cls, m: HoldCartEntryModel | circulation.CartLine) -> HoldCartEntry:
         return cls(id=m.id, added_at=m.added_at, model=m)
 
     @strawberry.field
-    async def title(self, info: Info[Context, None]) -> Title:
-        return Title.from_model(await loaders.titles(info.context).load(self.model.title_id))
+    def title(self, info: Info[Context, None]) -> Title:
+        return _title(info.context, self.model)  # type: ignore[return-value]
 
     @strawberry.field(description="Could this line be held now (the rule placeHoldsFromCart applies)?")
     async def holdability(self, info: Info[Context, None]) -> Holdability:
@@ -254,18 +280,17 @@ class PatronCirculation:
                     after: str | None = None) -> Connection[Loan]:
         ctx = info.context
         page = Page(first, after, ctx.settings.max_page_size)
-        query = LoanModel.filter(patron_id=self.model.id, returned_at=None)
-        rows = await query.order_by("due_date", "id").offset(page.offset).limit(page.limit + 1).select_related("title")
-        return page.connection(_with_titles(ctx, rows), query.count, lambda m: Loan.from_model(m, ctx))
+        rows, total = await circulation.current_loans(self.model.id, page.offset, page.limit + 1)
+        if total is None:  # a page past the end
+            total = LoanModel.filter(patron_id=self.model.id, returned_at=None).count
+        return page.connection(rows, total, lambda m: Loan.from_model(m, ctx))
 
     @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")
     async def holds(self, info: Info[Context, None], first: int | None = None,
                     after: str | None = None) -> Connection[Hold]:
         ctx = info.context
         # Active holds are few (the hold limit), so they are sorted here, ready ones first.
-        rows = _with_titles(ctx, await HoldModel.filter(
-            patron_id=self.model.id, status__in=ACTIVE_HOLD_STATUSES
-        ).order_by("placed_at", "id").select_related("title"))
+        rows = await circulation.active_holds(self.model.id)
         rows.sort(key=lambda h: h.status is not HoldStatus.READY)
         return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx))
 
@@ -282,10 +307,9 @@ class PatronCirculation:
     async def hold_cart(self, info: Info[Context, None], first: int | None = None,
                         after: str | None = None) -> Connection[HoldCartEntry]:
         ctx = info.context
-        page = Page(first, after, ctx.settings.max_page_size)
-        query = HoldCartEntryModel.filter(patron_id=self.model.id)
-        rows = await query.order_by("added_at", "id").offset(page.offset).limit(page.limit + 1).select_related("title")
-        return page.connection(_with_titles(ctx, rows), query.count, HoldCartEntry.from_model)
+        # The cart is short (the cart limit): read whole, counted and paged here.
+        rows = await circulation.cart_lines(self.model.id)
+        return connection_of(rows, first, after, ctx.settings.max_page_size, HoldCartEntry.from_model)
 
 
 # --- inputs and payloads ------------------------------------------------------------------

@@ -6,7 +6,7 @@ request's data.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -23,6 +23,16 @@ def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Seque
     if existing is None:
         existing = ctx.loaders[name] = DataLoader(load_fn=batch)
     return existing
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+async def load_then(loader: DataLoader[K, V], key: K, build: Callable[[V], R]) -> R:
+    """`build` of the loaded value: what a sync resolver returns when its row lacks the value."""
+    return build(await loader.load(key))
 
 
 def titles(ctx: Context) -> DataLoader[int, TitleModel | None]:

@@ -38,6 +38,7 @@ from strawberry.extensions import (
 
 from app.domain.errors import DomainError
 from app.domain.messages import message_for
+from app.schema.documents import DocumentCache
 from app.settings import Settings
 from app.web.request_log import annotate, log_unexpected
 
@@ -93,6 +94,9 @@ class OneGuessPerOperation(ValidationRule):
 class OperationSummary(SchemaExtension):
     """Put the operation's name, type and root fields (never its text) on the request log."""
 
+    def __init__(self, cache: DocumentCache | None = None) -> None:
+        self.cache = cache
+
     def on_parse(self) -> Iterator[None]:
         yield
         ec = self.execution_context
@@ -100,27 +104,38 @@ class OperationSummary(SchemaExtension):
         request = getattr(ec.context, "request", None)
         if document is None or request is None:
             return
-        operation = get_operation_ast(document, ec.operation_name)
-        if operation is None:
-            return
-        root = ec.schema._schema.get_root_type(operation.operation)
-        known = root.fields if root is not None else {}
-        # Only the schema's own names: a made-up field name is the client's text, not ours.
-        names = {f.name.value if f.name.value in known or f.name.value == "__typename" else "?"
-                 for f in _root_fields(operation.selection_set, _fragments(document))}
-        annotate(
-            request.state,
-            operation=operation.name.value[:100] if operation.name else None,
-            operation_type=operation.operation.value,
-            fields=sorted(names),
-        )
+        compute = functools.partial(_summary, document, ec.operation_name, ec.schema)
+        # The operation name is the client's JSON: anything, not only a string (never cached then).
+        if self.cache is None or not isinstance(ec.query, str) or not isinstance(ec.operation_name, (str, type(None))):
+            summary = compute()
+        else:
+            summary = self.cache.summaries.memo((ec.query, ec.operation_name), compute)
+        if summary:
+            annotate(request.state, **summary)
 
 
-def security_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Extension factories (one instance per request) for these settings."""
-    # The limiters' rules are classes made when a limiter is built, and the validation cache
-    # is keyed by the rule classes: built once here, so a document is validated once, not on
-    # every request by a fresh class that misses the cache.
+def _summary(document: DocumentNode, operation_name: str | None, schema: Any) -> dict[str, Any]:
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return {}
+    root = schema._schema.get_root_type(operation.operation)
+    known = root.fields if root is not None else {}
+    # Only the schema's own names: a made-up field name is the client's text, not ours.
+    names = {f.name.value if f.name.value in known or f.name.value == "__typename" else "?"
+             for f in _root_fields(operation.selection_set, _fragments(document))}
+    return {
+        "operation": operation.name.value[:100] if operation.name else None,
+        "operation_type": operation.operation.value,
+        "fields": sorted(names),
+    }
+
+
+def security_extensions(settings: Settings, cache: DocumentCache | None = None) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories (one instance per request) for these settings.
+
+    The validation rules are built once: a limiter built per request brings rule classes of
+    its own, and a document validated once (`app.schema.documents`) is validated against them.
+    """
     rules = [
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
@@ -129,7 +144,7 @@ def security_extensions(settings: Settings) -> list[Callable[[], SchemaExtension
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(AddValidationRules, rules),
-        OperationSummary,
+        functools.partial(OperationSummary, cache),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -7,8 +7,9 @@ patron reads.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Iterable
 
 import strawberry
 from strawberry import relay
@@ -35,11 +36,16 @@ async def _viewer_id(info: Info[Context, None]) -> int | None:
     return patron.id if patron else None
 
 
-async def _page(info: Info[Context, None], query: Any, first: int | None, after: str | None, node) -> Connection:
+async def _page(info: Info[Context, None], query: Any, first: int | None, after: str | None, node,
+                count: Callable[[], Awaitable[int]] | None = None) -> Connection:
     """A connection over a query, paged in the database, counted only when asked."""
     page = Page(first, after, info.context.settings.max_page_size)
+    count = count or query.count
+    if page.limit == 0:
+        # Only the number is wanted (`first: 0 { totalCount }`): one count, no rows.
+        return page.counted(await count())
     rows = await query.offset(page.offset).limit(page.limit + 1)
-    return page.connection(rows, query.count, node)
+    return page.connection(rows, count, node)
 
 
 def _id(value: strawberry.ID, type_name: str) -> int | None:
@@ -174,7 +180,9 @@ class PatronShelves:
         if not await self._mine(info):
             return None
         query = FavoriteModel.filter(patron_id=self.model.id).order_by("-created_at", "-id")
-        return await _page(info, query, first, after, Favorite.from_model)
+        # My Page shows the number: counted by hand-written SQL.
+        return await _page(info, query, first, after, Favorite.from_model,
+                           functools.partial(shelves.count_favorites, self.model.id))
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: int | None = None,
