@@ -153,12 +153,13 @@ class ShownTitle:
     arrived_on: date | None
 
     @classmethod
-    def from_row(cls, row: dict) -> ShownTitle:
-        arrived = row["arrived_on"]
+    def from_row(cls, row: dict, prefix: str = "", id_column: str = "id") -> ShownTitle:
+        """From a row holding `SHOWN_COLUMNS` (named with `prefix` when read along with another table)."""
         return cls(
-            row["id"], row["title"], row["title_kana"], row["author"], row["author_kana"], row["publisher"],
-            row["publisher_kana"], row["published_year"], row["isbn"], row["ndc"], MaterialType(row["material_type"]),
-            date.fromisoformat(arrived) if isinstance(arrived, str) else arrived,  # SQLite gives text
+            row[id_column], row[prefix + "title"], row[prefix + "title_kana"], row[prefix + "author"],
+            row[prefix + "author_kana"], row[prefix + "publisher"], row[prefix + "publisher_kana"],
+            row[prefix + "published_year"], row[prefix + "isbn"], row[prefix + "ndc"],
+            MaterialType(row[prefix + "material_type"]), db.to_date(row[prefix + "arrived_on"]),
         )
 
 
@@ -266,8 +267,9 @@ def _titles_query(postgres: bool, terms: list[str], flt: CatalogFilter) -> _Quer
 
 
 # What the catalog shows of a title; the bookkeeping columns (search text, timestamps) stay out.
-_SHOWN = ("id", "title", "title_kana", "author", "author_kana", "publisher", "publisher_kana", "published_year",
-          "isbn", "ndc", "material_type", "arrived_on")
+SHOWN_COLUMNS = ("title", "title_kana", "author", "author_kana", "publisher", "publisher_kana", "published_year",
+                 "isbn", "ndc", "material_type", "arrived_on")
+_SHOWN = ("id", *SHOWN_COLUMNS)
 
 
 async def _run(query: _Query, offset: int, limit: int) -> TitlePage:

@@ -584,35 +584,11 @@ async def _trap(deps: Deps, item: Item) -> Hold | None:
 # the database does here.
 
 
-@dataclass(slots=True)
-class TitleRow:
-    """A title read along with a list (the attributes of the `Title` model the schema shows)."""
-
-    id: int
-    title: str
-    title_kana: str
-    author: str
-    author_kana: str
-    publisher: str
-    publisher_kana: str
-    published_year: int | None
-    isbn: str | None
-    ndc: str
-    material_type: MaterialType
-    arrived_on: date | None
+_TITLE_COLUMNS = ", ".join(f"t.{f} AS t_{f}" for f in catalog.SHOWN_COLUMNS)
 
 
-_TITLE_FIELDS = ("title", "title_kana", "author", "author_kana", "publisher", "publisher_kana",
-                 "published_year", "isbn", "ndc", "material_type", "arrived_on")
-_TITLE_COLUMNS = ", ".join(f"t.{f} AS t_{f}" for f in _TITLE_FIELDS)
-
-
-def _title_row(row: dict) -> TitleRow:
-    return TitleRow(
-        row["title_id"], row["t_title"], row["t_title_kana"], row["t_author"], row["t_author_kana"],
-        row["t_publisher"], row["t_publisher_kana"], row["t_published_year"], row["t_isbn"], row["t_ndc"],
-        MaterialType(row["t_material_type"]), db.to_date(row["t_arrived_on"]),
-    )
+def _title_row(row: dict) -> catalog.ShownTitle:
+    return catalog.ShownTitle.from_row(row, prefix="t_", id_column="title_id")
 
 
 @dataclass(slots=True)
@@ -626,7 +602,7 @@ class CurrentLoan:
     checked_out_at: datetime
     due_date: date
     renewal_count: int
-    title: TitleRow
+    title: catalog.ShownTitle
     holds_waiting: int
     returned_at: datetime | None = None
 
@@ -663,7 +639,7 @@ class ActiveHold:
     placed_at: datetime
     ready_at: datetime | None
     pickup_deadline: date | None
-    title: TitleRow
+    title: catalog.ShownTitle
     queue_position: int | None
     cancelled_at: datetime | None = None
     cancel_reason: CancelReason | None = None
@@ -695,7 +671,7 @@ class CartLine:
     patron_id: int
     title_id: int
     added_at: datetime
-    title: TitleRow
+    title: catalog.ShownTitle
 
 
 async def cart_lines(patron_id: int) -> list[CartLine]:
