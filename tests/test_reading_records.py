@@ -186,6 +186,26 @@ async def test_marathon_is_null_until_a_goal_is_set_and_a_new_goal_replaces_it(c
     assert (data["target"], data["periodStart"], len(data["months"])) == (12, "2026-11-01", 1)
 
 
+async def test_a_patron_can_stop_the_marathon_and_a_later_goal_counts_the_loans_again(client, deps, hanako):
+    await set_goal(client, 5, "2026-11-01", "2026-11-30")
+    await checkout(deps, hanako, "こころ")
+    cleared = await client.mutate("clearReadingGoal", {}, "cleared")
+    assert cleared == {"errors": [], "cleared": True}
+    assert (await client.query(MARATHON))["viewer"]["readingMarathon"] is None
+    # Nothing left to clear: said so, no error.
+    assert await client.mutate("clearReadingGoal", {}, "cleared") == {"errors": [], "cleared": False}
+    again = (await set_goal(client, 3, "2026-11-01", "2026-11-30"))["readingMarathon"]
+    assert (again["target"], again["count"]) == (3, 1)
+
+
+async def test_guests_and_staff_cannot_clear_a_goal(client, deps):
+    payload = await client.mutate("clearReadingGoal", {}, "cleared")
+    assert codes(payload) == ["NOT_AUTHENTICATED"] and payload["cleared"] is False
+    await make_staff(deps)
+    await client.staff_login("desk1", STAFF_PASSWORD)
+    assert codes(await client.mutate("clearReadingGoal", {}, "cleared")) == ["FORBIDDEN"]
+
+
 async def test_a_one_day_period_is_allowed(client, hanako):
     assert (await set_goal(client, 1, "2026-11-28", "2026-11-28"))["errors"] == []
 

@@ -254,6 +254,12 @@ async def set_reading_goal(deps: Deps, patron: Patron, target: int, period_start
     return marathon
 
 
+async def clear_reading_goal(patron: Patron) -> bool:
+    """Remove the goal (読書マラソンをやめる); True if there was one. The monthly counts stay:
+    they hold no titles, and a new goal counts the loans of its period again."""
+    return await ReadingGoal.filter(patron_id=patron.id).delete() > 0
+
+
 async def reading_marathon(patron: Patron) -> Marathon | None:
     """The patron's goal and progress, or None if no goal is set (one statement: My Page)."""
     rows = await db.fetch(

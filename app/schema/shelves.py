@@ -310,6 +310,16 @@ class SetReadingGoalPayload(Payload):
     reading_marathon: ReadingMarathon | None = None
 
 
+@strawberry.input(description="Stop the reading marathon: remove the goal.")
+class ClearReadingGoalInput:
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class ClearReadingGoalPayload(Payload):
+    cleared: bool = strawberry.field(default=False, description="False if no goal was set (nothing changed).")
+
+
 def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
     return strawberry.ID(str(relay.GlobalID(type_name, str(pk)))) if pk is not None else None
 
@@ -395,4 +405,12 @@ class ShelvesMutation:
         marathon = await shelves.set_reading_goal(
             ctx.deps, await ctx.require_patron(), input.target, input.period_start, input.period_end)
         return SetReadingGoalPayload(reading_marathon=ReadingMarathon.from_domain(marathon))
+
+    @strawberry.mutation(description="読書マラソン: remove the goal (`readingMarathon` is null again). "
+                         "The monthly counts are kept for a later goal.")
+    @handle_user_errors(ClearReadingGoalPayload)
+    async def clear_reading_goal(self, info: Info[Context, None],
+                                 input: ClearReadingGoalInput) -> ClearReadingGoalPayload:
+        cleared = await shelves.clear_reading_goal(await info.context.require_patron())
+        return ClearReadingGoalPayload(cleared=cleared)
 
