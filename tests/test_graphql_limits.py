@@ -157,6 +157,17 @@ async def test_one_aliased_guess_alone_is_an_ordinary_request(client, deps):
     assert data["attempt"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
 
 
+async def test_a_document_of_several_operations_must_name_the_one_to_run(client, deps):
+    await make_patron(deps)
+    document = "mutation A { " + login_guess(1) + " } mutation B { " + login_guess(2) + " }"
+    body = (await client.post(document)).json()
+    assert body == {"data": None,
+                    "errors": [{"message": "Must provide operation name if query contains multiple operations."}]}
+    assert await AuthThrottle.all().count() == 0  # no guess was made
+    named = (await client.http.post("/graphql", json={"query": document, "operationName": "B"})).json()
+    assert named["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+
+
 async def test_the_rule_applies_by_name_to_guess_sensitive_fields_of_any_branch():
     # A stand-in schema with every listed field, as the merged schema will have them.
     sdl = "type Query { ping: Int } type Mutation { other: Int " + " ".join(

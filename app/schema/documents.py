@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Generic, Hashable, Iterator, TypeVar
 
-from graphql.language import DocumentNode
+from graphql import GraphQLError
+from graphql.language import DocumentNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 V = TypeVar("V")
@@ -81,9 +82,18 @@ class CachedDocuments(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        if self.hit:
+        # `operation_name` falls back to the first operation's; what the client sent is kept aside.
+        if getattr(ec, "_provided_operation_name", None) is None and _operations(ec.graphql_document) > 1:
+            # The GraphQL spec's request error: which operation to run is the client's to say,
+            # not the first one's by default (nothing runs, the document is not validated).
+            ec.pre_execution_errors = [GraphQLError("Must provide operation name if query contains multiple operations.")]
+        elif self.hit:
             # Validated when it was cached, under the same schema and rules.
             ec.pre_execution_errors = []
         yield
         if not self.hit and ec.pre_execution_errors == [] and isinstance(ec.query, str) and ec.graphql_document:
             self.cache.documents.put(ec.query, ec.graphql_document)
+
+
+def _operations(document: DocumentNode | None) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) if document else 0
