@@ -61,6 +61,13 @@ class Availability:
         return self.owned and self.available == 0
 
 
+def holds_waiting_sql(title_id: str) -> str:
+    """SQL of the number of holds waiting for the title `title_id` (a column): 予約待ち, the one
+    definition (availability, renewals, My Page)."""
+    return (f"(SELECT count(*) FROM holds w WHERE w.title_id = {title_id} "
+            f"AND w.status = '{HoldStatus.WAITING.value}')")
+
+
 def _availability_columns(sql: _Sql, title_id: str) -> str:
     """SQL columns copies, available, on_loan and holds_waiting of the title `title_id`: the
     one definition of 貸出状況 (index lookups on items (title_id, status) and holds)."""
@@ -74,8 +81,7 @@ def _availability_columns(sql: _Sql, title_id: str) -> str:
         f"{copies(f'NOT IN ({gone})')} AS copies, "
         f"{copies('= ' + sql.param(ItemStatus.AVAILABLE.value))} AS available, "
         f"{copies('= ' + sql.param(ItemStatus.ON_LOAN.value))} AS on_loan, "
-        f"(SELECT count(*) FROM holds h WHERE h.title_id = {title_id} "
-        f"AND h.status = {sql.param(HoldStatus.WAITING.value)}) AS holds_waiting"
+        f"{holds_waiting_sql(title_id)} AS holds_waiting"
     )
 
 

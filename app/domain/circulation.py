@@ -35,7 +35,6 @@ from app.models.enums import (
     HoldSource,
     HoldStatus,
     ItemStatus,
-    MaterialType,
     NoticeKind,
 )
 from app.settings import Policy
@@ -95,8 +94,8 @@ async def renew_loan(deps: Deps, patron: Patron, loan_id: int | None) -> Loan:
         loan = await Loan.filter(id=loan_id or 0, patron_id=patron.id, returned_at=None).select_for_update().first()
         if loan is None:
             raise DomainError(ErrorCode.NOT_FOUND, "loan_id")
-        waiting = (await holds_waiting([loan.title_id]))[loan.title_id]
-        blocks = renewal_blocks(loan, today, deps.settings.policy, waiting)
+        queue = (await catalog.availability([loan.title_id]))[loan.title_id]
+        blocks = renewal_blocks(loan, today, deps.settings.policy, queue.holds_waiting)
         if blocks:
             raise DomainError(failures=blocks)
         # A renewal never shortens a loan (e.g. renewed on the day it was lent).
@@ -247,11 +246,6 @@ def _place_in_line(hold: str) -> str:
             f"AND (q.placed_at < {hold}.placed_at OR (q.placed_at = {hold}.placed_at AND q.id <= {hold}.id)))")
 
 
-def _holds_waiting(title_id: str) -> str:
-    """SQL of the number of holds waiting for the title `title_id` (a column)."""
-    return f"(SELECT count(*) FROM holds w WHERE w.title_id = {title_id} AND w.status = '{_WAITING}')"
-
-
 _WAITING = HoldStatus.WAITING.value
 
 
@@ -266,19 +260,6 @@ async def queue_positions(holds: Iterable[tuple[int, int]]) -> dict[int, int]:
         f"WHERE h.status = ? AND h.id IN ({', '.join('?' * len(ids))})", _WAITING, *ids,
     )
     return {row["id"]: row["place"] for row in rows}
-
-
-async def holds_waiting(title_ids: Iterable[int]) -> dict[int, int]:
-    """Holds waiting for each title (what blocks a renewal), in one query."""
-    ids = sorted(set(title_ids))
-    if not ids:
-        return {}
-    rows = await db.fetch(
-        f"SELECT t.id, {_holds_waiting('t.id')} AS waiting FROM titles t WHERE t.id IN ({', '.join('?' * len(ids))})",
-        *ids,
-    )
-    found = {row["id"]: row["waiting"] for row in rows}
-    return {i: found.get(i, 0) for i in ids}
 
 
 def cancel_blocks(hold: Hold, *, by_staff: bool = False) -> list[Failure]:
@@ -612,7 +593,7 @@ async def current_loans(patron_id: int, offset: int, limit: int) -> tuple[list[C
     the number of all of them (None if the page is past the end): one statement."""
     rows = await db.fetch(
         "SELECT l.id, l.item_id, l.title_id, l.checked_out_at, l.due_date, l.renewal_count, "
-        f"{_holds_waiting('l.title_id')} AS holds_waiting, count(*) OVER () AS total, {_TITLE_COLUMNS} "
+        f"{catalog.holds_waiting_sql('l.title_id')} AS holds_waiting, count(*) OVER () AS total, {_TITLE_COLUMNS} "
         "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL "
         "ORDER BY l.due_date, l.id LIMIT ? OFFSET ?",
         patron_id, limit, offset,

@@ -89,6 +89,24 @@ def connection_of(items: Sequence[Any], first: int | None, after: str | None, ma
     return page.connection(page.slice(items), len(items), node)
 
 
+async def query_connection(query: Any, first: int | None, after: str | None, max_size: int,
+                           node: Callable[[Any], NodeType],
+                           count: Callable[[], Awaitable[int]] | None = None) -> Connection[NodeType]:
+    """A connection over an ordered Tortoise query, paged in the database, counted only when asked
+    (`first: 0` reads no rows: the count alone)."""
+    page = Page(first, after, max_size)
+    count = count or query.count
+    if page.limit == 0:
+        return page.counted(await count())
+    rows = await query.offset(page.offset).limit(page.limit + 1)
+    return page.connection(rows, count, node)
+
+
+def encode_global_id(type_name: str, pk: int | None) -> strawberry.ID | None:
+    """The global ID of a row of the given type (None for no row), e.g. of one just deleted."""
+    return strawberry.ID(relay.to_base64(type_name, pk)) if pk is not None else None
+
+
 def decode_global_id(value: str | relay.GlobalID, type_name: str) -> int | None:
     """The integer id inside a global ID of the given type, or None if it is not one."""
     try:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 from datetime import date
-from typing import Awaitable, Callable, Iterable, TypeVar
+from typing import Awaitable, Iterable
 
 import strawberry
 from graphql import GraphQLError
@@ -47,20 +46,6 @@ def _items_of_title(ctx: Context):
     return loaders.loader(ctx, "items_of_title", batch)
 
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-def _then(value: _T | Awaitable[_T], f: Callable[[_T], _R]) -> _R | Awaitable[_R]:
-    """`f(value)` now when the value is at hand, else an awaitable of it."""
-    if inspect.isawaitable(value):
-        async def later() -> _R:
-            return f(await value)  # type: ignore[misc]
-
-        return later()
-    return f(value)  # type: ignore[arg-type]
-
-
 @strawberry.type(description="貸出状況: what the copies of a title are doing now.")
 class Availability:
     copies: int = strawberry.field(description="Copies that can be lent (reference-only, missing and withdrawn ones not counted).")
@@ -101,18 +86,18 @@ class Title(relay.Node):
 
     @strawberry.field(description="Copies, on the shelf, on loan, holds waiting (batched for a whole page).")
     def availability(self, info: Info[Context, None]) -> Availability:
-        return _then(self._availability(info), Availability.from_domain)  # type: ignore[return-value]
+        return loaders.then(self._availability(info), Availability.from_domain)  # type: ignore[return-value]
 
     @strawberry.field(description="The library owns at least one copy that can be lent.")
     def owned(self, info: Info[Context, None]) -> bool:
-        return _then(self._availability(info), lambda a: a.owned)  # type: ignore[return-value]
+        return loaders.then(self._availability(info), lambda a: a.owned)  # type: ignore[return-value]
 
     @strawberry.field(
         description="A Web予約 can be placed on the title: the library owns it and every copy is out. "
         "(The patron's own limits are checked when the hold is placed.)"
     )
     def holdable(self, info: Info[Context, None]) -> bool:
-        return _then(self._availability(info), lambda a: a.all_copies_out)  # type: ignore[return-value]
+        return loaders.then(self._availability(info), lambda a: a.all_copies_out)  # type: ignore[return-value]
 
     @strawberry.field(description="The logged-in patron has the title in お気に入り (false for guests and staff).")
     async def is_favorite(self, info: Info[Context, None]) -> bool:

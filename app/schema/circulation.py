@@ -24,7 +24,7 @@ from app.models import Loan as LoanModel
 from app.models import Patron as PatronModel
 from app.models.enums import CancelReason, HoldSource, HoldStatus
 from app.schema import loaders
-from app.schema.base import Connection, Page, connection_of, decode_global_id, load_nodes
+from app.schema.base import Connection, Page, connection_of, decode_global_id, encode_global_id, load_nodes
 from app.schema.catalog import Item, Title
 from app.schema.context import Context
 from app.schema.errors import ErrorCodeEnum, Payload, UserError, handle_user_errors
@@ -66,14 +66,6 @@ def _queue_positions(ctx: Context):
     return loaders.loader(ctx, "queue_positions", batch)
 
 
-def _holds_waiting(ctx: Context):
-    async def batch(title_ids: list[int]) -> list[int]:
-        found = await circulation.holds_waiting(title_ids)
-        return [found[i] for i in title_ids]
-
-    return loaders.loader(ctx, "holds_waiting", batch)
-
-
 def _holder_states(ctx: Context):
     async def batch(ids: list[int]) -> list[circulation.HolderState]:
         found = await circulation.holder_states(ids)
@@ -97,7 +89,7 @@ _READ_WITH_TITLE = (circulation.CurrentLoan, circulation.ActiveHold, circulation
 def _title(ctx: Context, row: object) -> Title | Awaitable[Title]:
     if isinstance(row, _READ_WITH_TITLE):
         return Title.from_model(row.title)
-    return loaders.load_then(loaders.titles(ctx), row.title_id, Title.from_model)  # type: ignore[attr-defined]
+    return loaders.then(loaders.titles(ctx).load(row.title_id), Title.from_model)  # type: ignore[attr-defined]
 
 
 async def _viewer_or_staff_sees(info: Info[Context, None]):
@@ -172,7 +164,8 @@ class Loan(relay.Node):
 
         if isinstance(self.model, circulation.CurrentLoan):
             return decide(self.model.holds_waiting)
-        return loaders.load_then(_holds_waiting(ctx), self.model.title_id, decide)  # type: ignore[return-value]
+        return loaders.then(loaders.availability(ctx).load(self.model.title_id),  # type: ignore[return-value]
+                            lambda queue: decide(queue.holds_waiting))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
@@ -483,7 +476,7 @@ class CirculationMutation:
         ctx = info.context
         patron = await ctx.require_patron()
         entry_id = await circulation.remove_from_cart(ctx.deps, patron, decode_global_id(input.title_id, "Title"))
-        return RemoveFromHoldCartPayload(removed_entry_id=relay.to_base64("HoldCartEntry", entry_id))
+        return RemoveFromHoldCartPayload(removed_entry_id=encode_global_id("HoldCartEntry", entry_id))
 
     @strawberry.mutation(description="Place the cart's holds at once; each line succeeds or fails with its own reason.")
     @handle_user_errors(PlaceHoldsFromCartPayload)

@@ -6,6 +6,7 @@ request's data.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -25,14 +26,19 @@ def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Seque
     return existing
 
 
-K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
 
 
-async def load_then(loader: DataLoader[K, V], key: K, build: Callable[[V], R]) -> R:
-    """`build` of the loaded value: what a sync resolver returns when its row lacks the value."""
-    return build(await loader.load(key))
+def then(value: V | Awaitable[V], build: Callable[[V], R]) -> R | Awaitable[R]:
+    """`build(value)` now when the value is at hand (read with its row), else an awaitable of it
+    (a loader's future): what a sync resolver returns either way."""
+    if inspect.isawaitable(value):
+        async def later() -> R:
+            return build(await value)  # type: ignore[misc]
+
+        return later()
+    return build(value)  # type: ignore[arg-type]
 
 
 def titles(ctx: Context) -> DataLoader[int, TitleModel | None]:

@@ -14,7 +14,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.models import Notice as NoticeModel
 from app.models.enums import NoticeKind, NoticeStatus
 from app.schema import loaders
-from app.schema.base import Connection, Page, decode_global_id, load_nodes
+from app.schema.base import Connection, decode_global_id, load_nodes, query_connection
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 
@@ -86,13 +86,8 @@ class PatronNotices:
     @strawberry.field(description="The patron's notices, newest first, with whether each was sent.")
     async def notices(self, info: Info[Context, None], first: int | None = None,
                       after: str | None = None) -> Connection[Notice]:
-        return await _page(info, notices.for_patron(self.id), first, after)  # type: ignore[attr-defined]
-
-
-async def _page(info: Info[Context, None], query, first: int | None, after: str | None) -> Connection[Notice]:
-    page = Page(first, after, info.context.settings.max_page_size)
-    rows = await query.offset(page.offset).limit(page.limit + 1)
-    return page.connection(rows, lambda: query.count(), Notice.from_model)
+        return await query_connection(notices.for_patron(self.id), first, after,  # type: ignore[attr-defined]
+                                      info.context.settings.max_page_size, Notice.from_model)
 
 
 @strawberry.type
@@ -102,7 +97,8 @@ class NoticesQuery:
                              after: str | None = None) -> Connection[Notice] | None:
         if await info.context.staff() is None:
             return None
-        return await _page(info, notices.failed(), first, after)
+        return await query_connection(notices.failed(), first, after, info.context.settings.max_page_size,
+                                      Notice.from_model)
 
 
 @strawberry.input(description="Put a failed notice back in the outbox (staff).")

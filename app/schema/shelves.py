@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Iterable
 
 import strawberry
 from strawberry import relay
@@ -22,7 +22,7 @@ from app.models import Favorite as FavoriteModel
 from app.models import Patron as PatronModel
 from app.models import ReadingHistoryEntry as ReadingHistoryEntryModel
 from app.schema import loaders
-from app.schema.base import Connection, Page, decode_global_id, load_nodes
+from app.schema.base import Connection, decode_global_id, encode_global_id, load_nodes, query_connection
 from app.schema.catalog import Title
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
@@ -34,22 +34,6 @@ if TYPE_CHECKING:
 async def _viewer_id(info: Info[Context, None]) -> int | None:
     patron = await info.context.patron()
     return patron.id if patron else None
-
-
-async def _page(info: Info[Context, None], query: Any, first: int | None, after: str | None, node,
-                count: Callable[[], Awaitable[int]] | None = None) -> Connection:
-    """A connection over a query, paged in the database, counted only when asked."""
-    page = Page(first, after, info.context.settings.max_page_size)
-    count = count or query.count
-    if page.limit == 0:
-        # Only the number is wanted (`first: 0 { totalCount }`): one count, no rows.
-        return page.counted(await count())
-    rows = await query.offset(page.offset).limit(page.limit + 1)
-    return page.connection(rows, count, node)
-
-
-def _id(value: strawberry.ID, type_name: str) -> int | None:
-    return decode_global_id(value, type_name)
 
 
 # --- types ---------------------------------------------------------------------------------
@@ -113,7 +97,8 @@ class Bookshelf(relay.Node):
     async def entries(self, info: Info[Context, None], first: int | None = None,
                       after: str | None = None) -> Connection[BookshelfEntry]:
         query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by("-added_at", "-id")
-        return await _page(info, query, first, after, BookshelfEntry.from_model)
+        return await query_connection(query, first, after, info.context.settings.max_page_size,
+                                      BookshelfEntry.from_model)
 
     @classmethod
     def from_model(cls, m: BookshelfModel) -> Bookshelf:
@@ -181,8 +166,8 @@ class PatronShelves:
             return None
         query = FavoriteModel.filter(patron_id=self.model.id).order_by("-created_at", "-id")
         # My Page shows the number: counted by hand-written SQL.
-        return await _page(info, query, first, after, Favorite.from_model,
-                           functools.partial(shelves.count_favorites, self.model.id))
+        return await query_connection(query, first, after, info.context.settings.max_page_size,
+                                      Favorite.from_model, functools.partial(shelves.count_favorites, self.model.id))
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: int | None = None,
@@ -190,7 +175,8 @@ class PatronShelves:
         if not await self._mine(info):
             return None
         query = BookshelfModel.filter(patron_id=self.model.id).order_by("id")
-        return await _page(info, query, first, after, Bookshelf.from_model)
+        return await query_connection(query, first, after, info.context.settings.max_page_size,
+                                      Bookshelf.from_model)
 
     @strawberry.field(
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
@@ -201,7 +187,8 @@ class PatronShelves:
         if not await self._mine(info):
             return None
         query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by("-borrowed_on", "-id")
-        return await _page(info, query, first, after, ReadingHistoryEntry.from_model)
+        return await query_connection(query, first, after, info.context.settings.max_page_size,
+                                      ReadingHistoryEntry.from_model)
 
     @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
     async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:
@@ -320,10 +307,6 @@ class ClearReadingGoalPayload(Payload):
     cleared: bool = strawberry.field(default=False, description="False if no goal was set (nothing changed).")
 
 
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return strawberry.ID(str(relay.GlobalID(type_name, str(pk)))) if pk is not None else None
-
-
 @strawberry.type
 class ShelvesMutation:
     @strawberry.mutation(description="Add a title to お気に入り (adding it again changes nothing).")
@@ -331,15 +314,15 @@ class ShelvesMutation:
     async def add_favorite(self, info: Info[Context, None], input: AddFavoriteInput) -> AddFavoritePayload:
         ctx = info.context
         patron = await ctx.require_patron()
-        favorite = await shelves.add_favorite(ctx.deps, patron, _id(input.title_id, "Title"))
+        favorite = await shelves.add_favorite(ctx.deps, patron, decode_global_id(input.title_id, "Title"))
         return AddFavoritePayload(favorite=Favorite.from_model(favorite))
 
     @strawberry.mutation(description="Remove a title from お気に入り.")
     @handle_user_errors(RemoveFavoritePayload)
     async def remove_favorite(self, info: Info[Context, None], input: RemoveFavoriteInput) -> RemoveFavoritePayload:
         patron = await info.context.require_patron()
-        removed = await shelves.remove_favorite(patron, _id(input.title_id, "Title"))
-        return RemoveFavoritePayload(removed_favorite_id=_gid("Favorite", removed))
+        removed = await shelves.remove_favorite(patron, decode_global_id(input.title_id, "Title"))
+        return RemoveFavoritePayload(removed_favorite_id=encode_global_id("Favorite", removed))
 
     @strawberry.mutation(description="本棚を作成する: a new, empty bookshelf.")
     @handle_user_errors(BookshelfPayload)
@@ -353,15 +336,15 @@ class ShelvesMutation:
     async def rename_bookshelf(self, info: Info[Context, None], input: RenameBookshelfInput) -> BookshelfPayload:
         ctx = info.context
         shelf = await shelves.rename_bookshelf(
-            ctx.deps, await ctx.require_patron(), _id(input.bookshelf_id, "Bookshelf"), input.name)
+            ctx.deps, await ctx.require_patron(), decode_global_id(input.bookshelf_id, "Bookshelf"), input.name)
         return BookshelfPayload(bookshelf=Bookshelf.from_model(shelf))
 
     @strawberry.mutation(description="Delete one of your bookshelves and what is on it.")
     @handle_user_errors(DeleteBookshelfPayload)
     async def delete_bookshelf(self, info: Info[Context, None], input: DeleteBookshelfInput) -> DeleteBookshelfPayload:
         patron = await info.context.require_patron()
-        deleted = await shelves.delete_bookshelf(patron, _id(input.bookshelf_id, "Bookshelf"))
-        return DeleteBookshelfPayload(deleted_bookshelf_id=_gid("Bookshelf", deleted))
+        deleted = await shelves.delete_bookshelf(patron, decode_global_id(input.bookshelf_id, "Bookshelf"))
+        return DeleteBookshelfPayload(deleted_bookshelf_id=encode_global_id("Bookshelf", deleted))
 
     @strawberry.mutation(description="Put a title on one of your bookshelves (again changes nothing).")
     @handle_user_errors(AddToBookshelfPayload)
@@ -369,7 +352,7 @@ class ShelvesMutation:
         ctx = info.context
         patron = await ctx.require_patron()
         entry = await shelves.add_to_bookshelf(
-            ctx.deps, patron, _id(input.bookshelf_id, "Bookshelf"), _id(input.title_id, "Title"))
+            ctx.deps, patron, decode_global_id(input.bookshelf_id, "Bookshelf"), decode_global_id(input.title_id, "Title"))
         shelf = await BookshelfModel.get(id=entry.bookshelf_id)
         return AddToBookshelfPayload(bookshelf=Bookshelf.from_model(shelf), entry=BookshelfEntry.from_model(entry))
 
@@ -379,11 +362,11 @@ class ShelvesMutation:
                                     input: RemoveFromBookshelfInput) -> RemoveFromBookshelfPayload:
         ctx = info.context
         patron = await ctx.require_patron()
-        shelf_id = _id(input.bookshelf_id, "Bookshelf")
-        removed = await shelves.remove_from_bookshelf(ctx.deps, patron, shelf_id, _id(input.title_id, "Title"))
+        shelf_id = decode_global_id(input.bookshelf_id, "Bookshelf")
+        removed = await shelves.remove_from_bookshelf(ctx.deps, patron, shelf_id, decode_global_id(input.title_id, "Title"))
         shelf = await BookshelfModel.get(id=shelf_id)
         return RemoveFromBookshelfPayload(bookshelf=Bookshelf.from_model(shelf),
-                                          removed_entry_id=_gid("BookshelfEntry", removed))
+                                          removed_entry_id=encode_global_id("BookshelfEntry", removed))
 
     @strawberry.mutation(
         description="Opt in to keeping 借りた本の履歴 (from now on), or out of it (deletes all of it)."
