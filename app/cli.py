@@ -6,21 +6,27 @@ import argparse
 import asyncio
 import csv
 import logging
+import logging.config
 import signal
 import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
 from rich.console import Console
+from rich.markup import escape
 
 from app import db
 from app.domain.deps import Deps
 from app.domain.errors import DomainError
 from app.domain.messages import message_for
 from app.models.enums import StaffRole
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 
 console = Console(stderr=True, soft_wrap=True)
+
+# Exit codes a cron job or a systemd unit can act on (sysexits.h), besides 0 and 1.
+EXIT_UNREACHABLE = 75  # EX_TEMPFAIL: the mail server could not be used; the notices wait, try later
+EXIT_SETTINGS = 78  # EX_CONFIG: settings that cannot work; nothing was started
 
 
 def _run(settings: Settings, job: Callable[[Deps], Awaitable[int]]) -> int:
@@ -108,14 +114,17 @@ def cmd_expire_holds(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from app.worker import Worker, WorkerAlreadyRunning
+    from app.worker import ImpossibleSettings, Worker, WorkerAlreadyRunning
 
-    _log_to_console()
+    _log_as_json(settings)
 
     async def job(deps: Deps) -> int:
         worker = Worker(deps)
         try:
             await worker.start()
+        except ImpossibleSettings as error:
+            console.print(f"[red]Not started:[/red] {escape(str(error))}")
+            return EXIT_SETTINGS
         except WorkerAlreadyRunning as error:
             console.print(f"[red]Not started:[/red] {error}")
             return 1
@@ -140,24 +149,33 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_send_mail(args: argparse.Namespace, settings: Settings) -> int:
     from app.domain import mailer
-    from app.worker import Worker, WorkerAlreadyRunning
+    from app.worker import ImpossibleSettings, Worker, WorkerAlreadyRunning
 
-    _log_to_console()
+    _log_as_json(settings)
 
     async def job(deps: Deps) -> int:
         # No daily steps: only the outbox. On SQLite it still takes the worker lease.
         worker = Worker(deps, steps=[])
         try:
             await worker.start()
+        except ImpossibleSettings as error:
+            console.print(f"[red]Not run:[/red] {escape(str(error))}")
+            return EXIT_SETTINGS
         except WorkerAlreadyRunning as error:
             console.print(f"[red]Not run:[/red] {error} (a running worker delivers the outbox already)")
             return 1
         try:
-            report = await mailer.deliver_all(deps, holder=worker.holder)
+            report = await mailer.deliver_all(deps, holder=worker.holder, try_now=args.now)
         finally:
             await worker.stop()
-        console.print(f"sent {report.sent}, to retry later {report.retried}, failed {report.failed}")
-        return 0
+        summary = f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}"
+        if report.outage is None:
+            console.print(summary)
+            return 0
+        until = f"{deps.clock.local(report.retry_at):%Y-%m-%d %H:%M:%S %Z}" if report.retry_at else "later"
+        console.print(f"{summary}; [red]mail server unreachable[/red] ({escape(report.outage)}), "
+                      f"the outbox waits until {until}")
+        return EXIT_UNREACHABLE
 
     return _run(settings, job)
 
@@ -174,8 +192,13 @@ def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _log_to_console() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _log_as_json(settings: Settings) -> None:
+    """The worker's log: JSON lines on stdout, as `serve` writes them."""
+    from app.web.request_log import logging_config
+
+    logging.config.dictConfig(logging_config(settings))
+
+
 def cmd_import_catalog(args: argparse.Namespace, settings: Settings) -> int:
     """library import-catalog FILE.csv: titles and copies from a CSV, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -287,9 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="deliver e-mail and run the daily steps (due reminders, hold expiry) until stopped")
     worker.set_defaults(func=cmd_worker)
 
-    send_mail = sub.add_parser("send-mail", help="deliver the e-mail notices that are due, then exit")
+    send_mail = sub.add_parser(
+        "send-mail", help="deliver the e-mail notices that are due, then exit",
+        epilog=f"exit status: 0 delivered what was due (permanent refusals included: see failedNotices); "
+        f"1 another worker is running; {EXIT_UNREACHABLE} the mail server could not be used, the notices wait; "
+        f"{EXIT_SETTINGS} settings that cannot work",
+    )
     send_mail.add_argument("--once", action="store_true", required=True,
                            help="one pass over the outbox (the long-running form is `library worker`)")
+    send_mail.add_argument("--now", action="store_true",
+                           help="try the mail server now even if the outbox is waiting after an outage")
     send_mail.set_defaults(func=cmd_send_mail)
 
     sink = sub.add_parser("mail-sink", help="development: a local SMTP server that prints every mail, decoded")
@@ -301,7 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        console.print(f"[red]Settings refused:[/red] {escape(str(error))}")
+        return EXIT_SETTINGS
     if args.command == "serve" and args.workers > 1 and settings.database_url.startswith("sqlite"):
         console.print("[red]SQLite supports one server process: use --workers 1 or PostgreSQL.[/red]")
         return 2

@@ -20,6 +20,10 @@ from zoneinfo import ZoneInfo
 DEFAULT_DATABASE_URL = "sqlite://data/library.sqlite3"
 
 
+class SettingsError(RuntimeError):
+    """A setting from the environment that cannot be used; the message names it."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """The library's circulation rules (貸出・予約の規則)."""
@@ -144,11 +148,17 @@ class Settings:
         secret = env.get("SECRET_KEY", "")
         if not secret:
             if app_env == "production":
-                raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+                raise SettingsError("SECRET_KEY must be set when APP_ENV=production")
             secret = _development_secret()
 
         def _int(name: str, default: int) -> int:
-            return int(env.get(name, default))
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
 
         def _bool(name: str, default: bool | None) -> bool | None:
             raw = env.get(name)
@@ -168,7 +178,7 @@ class Settings:
         origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
         if "*" in origins:
             # With credentials a wildcard would hand every site the patrons' sessions.
-            raise RuntimeError("ALLOWED_ORIGINS lists origins (https://host[:port]); '*' is not allowed")
+            raise SettingsError("ALLOWED_ORIGINS lists origins (https://host[:port]); '*' is not allowed")
         return cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             secret_key=secret,

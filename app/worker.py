@@ -7,6 +7,9 @@ Built from testable steps: `run_scheduled(deps)` runs each daily step once per l
 On SQLite exactly one worker runs (a `WorkerLease` row, renewed every iteration; a second
 `library worker` exits with a message). On PostgreSQL several workers may run: the outbox is
 claimed with SKIP LOCKED and each daily step is claimed per day in `JobRun`.
+
+Settings that cannot work (`setting_problems`) stop a worker before it starts, and a round that
+got nowhere is always followed by a pause: no configuration makes the worker spin.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from app import db
 from app.domain import circulation, mailer, reminders, retention
 from app.domain.deps import Deps
 from app.models import JobRun, WorkerLease
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +97,48 @@ async def _give_back_day(deps: Deps, name: str, previous: date | None) -> None:
     await JobRun.filter(name=name, last_run_on=deps.today()).update(last_run_on=previous)
 
 
+# --- settings that cannot work ---------------------------------------------------------------
+
+
+class ImpossibleSettings(Exception):
+    """The worker's settings contradict each other: nothing would be sent (or it would spin)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def setting_problems(settings: Settings) -> list[str]:
+    """What is wrong with the delivery and worker settings, one sentence each (empty when fine)."""
+    s = settings
+    problems = [
+        f"{name} must be at least 1 (it is {value})"
+        for name, value in [
+            ("SMTP_TIMEOUT_SECONDS", s.smtp_timeout_seconds), ("MAIL_BATCH_SIZE", s.mail_batch_size),
+            ("MAIL_CONNECTIONS", s.mail_connections), ("MAIL_MAX_ATTEMPTS", s.mail_max_attempts),
+            ("MAIL_RETRY_SECONDS", s.mail_retry_seconds), ("WORKER_POLL_SECONDS", s.worker_poll_seconds),
+        ]
+        if value < 1
+    ]
+    if s.mail_retry_max_seconds < s.mail_retry_seconds:
+        problems.append(f"MAIL_RETRY_MAX_SECONDS ({s.mail_retry_max_seconds}) must not be less than "
+                        f"MAIL_RETRY_SECONDS ({s.mail_retry_seconds})")
+    if s.worker_lease_seconds < 2 * s.smtp_timeout_seconds:
+        # A round stops starting sends one SMTP timeout before its lease ends (so that the last
+        # send ends inside it): with less than that again, a round could send nothing at all.
+        problems.append(f"WORKER_LEASE_SECONDS ({s.worker_lease_seconds}) must be at least twice "
+                        f"SMTP_TIMEOUT_SECONDS ({s.smtp_timeout_seconds}): a delivery round stops sending "
+                        "one SMTP timeout before its lease ends")
+    if s.worker_poll_seconds >= s.worker_lease_seconds:
+        problems.append(f"WORKER_POLL_SECONDS ({s.worker_poll_seconds}) must be less than WORKER_LEASE_SECONDS "
+                        f"({s.worker_lease_seconds}): the worker renews its lease between pauses")
+    if not 0 <= s.daily_jobs_hour <= 23:
+        problems.append(f"DAILY_JOBS_HOUR must be an hour from 0 to 23 (it is {s.daily_jobs_hour})")
+    if not 1 <= s.smtp_port <= 65535:
+        problems.append(f"SMTP_PORT must be a port from 1 to 65535 (it is {s.smtp_port})")
+    return problems
+
+
 # --- the worker lease (SQLite: exactly one worker) -----------------------------------------
 
 
@@ -142,7 +188,10 @@ class Worker:
         self._leased = False
 
     async def start(self) -> None:
-        """Take the lease where one is needed, or raise WorkerAlreadyRunning."""
+        """Check the settings (ImpossibleSettings), then take the lease where one is needed
+        (WorkerAlreadyRunning)."""
+        if problems := setting_problems(self.deps.settings):
+            raise ImpossibleSettings(problems)
         if needs_lease():
             if not await acquire_lease(self.deps, self.holder):
                 lease = await WorkerLease.get_or_none(name=LEASE_NAME)
@@ -179,7 +228,7 @@ class Worker:
                 # A database or network hiccup must not end the worker: try again after a pause.
                 log.exception("worker iteration failed; trying again in %s s", self.deps.settings.worker_poll_seconds)
                 result = Iteration()
-            if result.delivery.claimed >= self.deps.settings.mail_batch_size:
-                continue  # more mail is waiting
+            if result.delivery.more_due(self.deps.settings.mail_batch_size):
+                continue
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.deps.settings.worker_poll_seconds)

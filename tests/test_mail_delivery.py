@@ -1,6 +1,7 @@
 """Delivery of notices through a real SMTP server on loopback (F15): exact Japanese messages,
-retries with backoff on temporary refusals, failure on permanent ones, a server that is down,
-a worker killed mid-batch, two workers at once. Time moves only with the FixedClock."""
+retries with backoff on temporary refusals, failure on permanent ones, a worker killed
+mid-batch, two workers at once (a server that is down: test_mail_outage). Time moves only with
+the FixedClock."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from rich.console import Console
 
-from app.domain import mailer, notices
+from app.domain import mailer, notices, outbox
 from app.domain.deps import Deps
 from app.mail_sink import PrintingHandler
 from app.models import Notice
 from app.models.enums import NoticeKind, NoticeStatus
-from tests.smtp import SmtpServer, free_port
+from tests.smtp import free_port
 from tests.support import make_patron
 
 HOLD_READY_BODY = """古賀市立図書館です。
@@ -182,33 +183,6 @@ async def test_temporary_failures_stop_after_the_attempt_limit(deps, smtp_server
     assert "452" in notice.last_error and smtp_server.received == []
 
 
-async def test_with_the_server_down_notices_wait_and_go_out_when_it_is_back(deps, clock):
-    down = SmtpServer()  # a port where nothing listens yet
-    offline = Deps(deps.settings.replace(smtp_port=down.port), clock, deps.hasher)
-    first = await hold_ready(offline, hold_id=1)
-    second = await hold_received(offline, 2)
-
-    report = await mailer.deliver_once(offline)
-
-    assert report.retried == 2
-    for notice in (first, second):
-        await notice.refresh_from_db()
-        assert notice.status is NoticeStatus.PENDING and notice.attempts == 1
-        assert notice.next_attempt_at > deps.now() and notice.locked_until is None
-        assert "cannot connect" in notice.last_error
-
-    down.start()
-    try:
-        clock.advance(minutes=1)
-        report = await mailer.deliver_once(offline)
-    finally:
-        down.stop()
-
-    assert report.sent == 2
-    assert sorted(m.subject for m in down.received) == [
-        "【古賀市立図書館】予約受付のお知らせ", "【古賀市立図書館】貸出準備完了のお知らせ"]
-
-
 async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(deps, smtp_server, clock):
     for hold_id in (1, 2, 3):
         await hold_ready(deps, hold_id=hold_id, to=f"patron{hold_id}@example.jp")
@@ -275,7 +249,7 @@ async def test_send_mail_once_delivers_everything_due_in_batches(deps, smtp_serv
 def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(settings):
     rng = random.Random(7)
     for attempts, step in [(1, 60), (2, 120), (3, 240), (7, 3600), (12, 3600)]:
-        delay = mailer.retry_delay(settings, attempts, rng).total_seconds()
+        delay = outbox.retry_delay(settings, attempts, rng).total_seconds()
         assert step / 2 <= delay <= step
 
 

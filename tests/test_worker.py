@@ -10,9 +10,18 @@ import pytest
 
 from app import db
 from app.domain import notices
-from app.models import JobRun, Notice
+from app.models import JobRun, Notice, WorkerLease
 from app.models.enums import NoticeKind, NoticeStatus
-from app.worker import ScheduledStep, Worker, WorkerAlreadyRunning, run_scheduled, scheduled_steps
+from app.settings import Settings, SettingsError
+from app.worker import (
+    ImpossibleSettings,
+    ScheduledStep,
+    Worker,
+    WorkerAlreadyRunning,
+    run_scheduled,
+    scheduled_steps,
+    setting_problems,
+)
 
 
 @pytest.fixture
@@ -140,3 +149,46 @@ async def test_the_worker_loop_ends_when_told_to_stop(deps, smtp_server):
         await worker.stop()
 
     assert (await JobRun.get(name="last")).last_run_on == deps.today()
+
+
+async def test_a_worker_whose_lease_is_no_longer_than_the_smtp_timeout_is_refused_before_it_starts(deps, clock):
+    # Each round stops sending one SMTP timeout before its lease ends: with both at 10 s it could
+    # only claim, give back and claim again, at full CPU.
+    stuck = type(deps)(deps.settings.replace(worker_lease_seconds=10, smtp_timeout_seconds=10), clock, deps.hasher)
+    worker = Worker(stuck, steps=[], holder="host-a:100")
+
+    with pytest.raises(ImpossibleSettings) as refused:
+        await worker.start()
+
+    assert str(refused.value) == ("WORKER_LEASE_SECONDS (10) must be at least twice SMTP_TIMEOUT_SECONDS (10): "
+                                  "a delivery round stops sending one SMTP timeout before its lease ends")
+    assert not await WorkerLease.exists()  # refused before it took anything
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"worker_lease_seconds": 30, "smtp_timeout_seconds": 30}, "WORKER_LEASE_SECONDS (30)"),
+    ({"worker_lease_seconds": 59, "smtp_timeout_seconds": 30}, "WORKER_LEASE_SECONDS (59)"),
+    ({"mail_batch_size": 0}, "MAIL_BATCH_SIZE must be at least 1 (it is 0)"),
+    ({"mail_connections": 0}, "MAIL_CONNECTIONS must be at least 1"),
+    ({"mail_max_attempts": 0}, "MAIL_MAX_ATTEMPTS must be at least 1"),
+    ({"mail_retry_seconds": 0}, "MAIL_RETRY_SECONDS must be at least 1"),
+    ({"mail_retry_max_seconds": 30}, "MAIL_RETRY_MAX_SECONDS (30) must not be less than MAIL_RETRY_SECONDS (60)"),
+    ({"worker_poll_seconds": 0}, "WORKER_POLL_SECONDS must be at least 1"),
+    ({"worker_poll_seconds": 120}, "WORKER_POLL_SECONDS (120) must be less than WORKER_LEASE_SECONDS (120)"),
+    ({"daily_jobs_hour": 24}, "DAILY_JOBS_HOUR must be an hour from 0 to 23 (it is 24)"),
+    ({"smtp_port": 0}, "SMTP_PORT must be a port from 1 to 65535 (it is 0)"),
+])
+def test_settings_that_cannot_work_are_named_one_line_each(changes, named):
+    [problem] = setting_problems(Settings().replace(**changes))
+    assert named in problem and "\n" not in problem
+
+
+def test_the_default_and_the_smallest_workable_settings_are_accepted():
+    assert setting_problems(Settings()) == []
+    assert setting_problems(Settings(worker_lease_seconds=20, smtp_timeout_seconds=10, worker_poll_seconds=19)) == []
+
+
+def test_a_setting_that_is_not_a_number_is_refused_by_name():
+    with pytest.raises(SettingsError, match="WORKER_LEASE_SECONDS must be a whole number, not 'ten'"):
+        Settings.from_env({"WORKER_LEASE_SECONDS": "ten", "SECRET_KEY": "k"})
+    assert Settings.from_env({"WORKER_LEASE_SECONDS": "", "SECRET_KEY": "k"}).worker_lease_seconds == 120

@@ -9,6 +9,7 @@ SECRET_KEY when the mail is sent. So a copy of the database alone cannot confirm
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -147,6 +148,15 @@ def masked(address: str) -> str:
     """An address shown half-hidden (t***@example.jp), for mails to another mailbox."""
     local, _, domain = address.rpartition("@")
     return f"{local[:1]}***@{domain}"
+
+
+# Anything shaped like an address inside free text (a mail server's reply often quotes one).
+_ADDRESS_IN_TEXT = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+
+
+def without_addresses(text: str) -> str:
+    """Text with every e-mail address replaced by [address], for logs."""
+    return _ADDRESS_IN_TEXT.sub("[address]", text)
 
 
 # --- confirmation links --------------------------------------------------------------------

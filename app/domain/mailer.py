@@ -9,6 +9,11 @@ worker once the lease has passed. The one window left, a crash between the serve
 the database write, would resend the notices in flight (one per connection) with the same
 Message-ID.
 
+An outage of the mail server costs nothing but delay: a round that cannot connect, or whose
+temporary refusals (4xx, a dropped connection) reach OUTAGE_REFUSALS different notices in a row
+with nothing accepted between, counts no attempt against any of them, puts its batch back and
+makes the whole outbox wait (`app.domain.outbox`).
+
 Throughput (`python -m bench.outbox`): a batch of MAIL_BATCH_SIZE goes out over up to
 MAIL_CONNECTIONS connections side by side, and messages are written as bytes directly.
 """
@@ -25,8 +30,8 @@ import socket
 import uuid
 from collections import deque
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
@@ -34,9 +39,10 @@ import aiosmtplib
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from app.domain import notice_templates
+from app.domain import notice_templates, outbox
 from app.domain.deps import Deps
-from app.domain.email_addresses import confirmation_url
+from app.domain.email_addresses import confirmation_url, without_addresses
+from app.domain.outbox import retry_delay
 from app.models import Notice, OneTimeToken
 from app.models.enums import NoticeKind, NoticeStatus
 from app.settings import Settings
@@ -55,15 +61,42 @@ class PermanentFailure(Exception):
     """Retrying cannot help: the server refused this message (5xx) or it cannot be written."""
 
 
+class Unwritable(PermanentFailure):
+    """The notice cannot be made into a mail (its address, an expired link): the server was not asked."""
+
+
+OUTAGE_REFUSALS = 3
+"""Temporary refusals of this many different notices in a row, with nothing accepted between,
+mean the server refuses everything (an outage), not these notices (greylisting, a full mailbox).
+While the outbox is already down, one is enough."""
+
+
 @dataclass
 class DeliveryReport:
-    """What one delivery round did."""
+    """What a delivery round (or a run of rounds) did."""
 
     claimed: int = 0
     sent: int = 0
-    retried: int = 0
+    retried: int = 0  # temporary failures counted against their notices
     failed: int = 0
-    released: int = 0
+    released: int = 0  # put back untried: the round ran out of time, or the server is down
+    outage: str | None = None  # why the mail server could not be used, if it could not
+    retry_at: datetime | None = None  # during an outage: when the outbox is tried again
+    still_due: int = 0  # after a run (`deliver_all`): notices due now that are still waiting
+
+    @property
+    def deferred(self) -> int:
+        """Notices left in the outbox for later: retried, or still due when the run ended."""
+        return self.retried + self.still_due
+
+    def more_due(self, batch_size: int) -> bool:
+        """Whether the next round should start at once: this one got answers and left mail due.
+
+        A round that got nowhere (the server down, or no time left to send in) never asks for
+        another at once, so no setting can make the worker spin.
+        """
+        answered = self.sent + self.retried + self.failed > 0
+        return answered and self.outage is None and (self.claimed >= batch_size or self.released > 0)
 
     def add(self, other: DeliveryReport) -> None:
         self.claimed += other.claimed
@@ -71,6 +104,7 @@ class DeliveryReport:
         self.retried += other.retried
         self.failed += other.failed
         self.released += other.released
+        self.outage, self.retry_at = other.outage, other.retry_at
 
 
 def process_holder() -> str:
@@ -112,7 +146,7 @@ async def compose(deps: Deps, notice: Notice) -> Outgoing:
     to = notice.to_address or ""
     if not to.isascii() or "@" not in to or any(c in to for c in "\r\n<>,;\"") or to != to.strip():
         # The address was validated when it was saved: this guards the header, not the rules.
-        raise PermanentFailure(f"address not usable: {to!r}")
+        raise Unwritable(f"address not usable: {to!r}")
     headers = (
         f"From: {formataddr((settings.library_name, settings.mail_from), charset='utf-8')}\r\n"
         f"To: {to}\r\n"
@@ -133,9 +167,9 @@ async def compose(deps: Deps, notice: Notice) -> Outgoing:
 async def _check_link_alive(deps: Deps, notice: Notice) -> None:
     token = await OneTimeToken.get_or_none(id=notice.data.get("token_id"))
     if token is None or token.used_at is not None or token.revoked_at is not None:
-        raise PermanentFailure("the confirmation link was replaced before it could be sent")
+        raise Unwritable("the confirmation link was replaced before it could be sent")
     if token.expires_at <= deps.now():
-        raise PermanentFailure("the confirmation link expired before it could be sent")
+        raise Unwritable("the confirmation link expired before it could be sent")
 
 
 # --- the SMTP connection -------------------------------------------------------------------
@@ -143,7 +177,7 @@ async def _check_link_alive(deps: Deps, notice: Notice) -> None:
 
 class SmtpTransport:
     """One SMTP connection, opened on first use (aiosmtplib). The connections of one round share
-    a `RoundState`: once the server cannot be reached, the round's other notices wait too."""
+    a `RoundState`: once the server is down, the round's other notices wait too."""
 
     def __init__(self, settings: Settings, state: RoundState | None = None) -> None:
         self.settings = settings
@@ -161,7 +195,7 @@ class SmtpTransport:
         except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as error:
             raise _by_code(error.code, error.message) from error
         except ValueError as error:
-            raise PermanentFailure(f"address not usable: {error}") from error
+            raise Unwritable(f"address not usable: {error}") from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             self.abort()
             raise TemporaryFailure(_describe(error)) from error
@@ -191,7 +225,7 @@ class SmtpTransport:
             client.close()
             reason = f"cannot connect to {s.smtp_host}:{s.smtp_port}: {_describe(error)}"
             if not extra:
-                self.state.down = reason
+                self.state.server_down(reason)
             raise TemporaryFailure(reason) from error
         self._client = client
         return client
@@ -212,9 +246,33 @@ class SmtpTransport:
 
 @dataclass
 class RoundState:
-    """Shared by the connections of one round: why the server is unreachable, if it is."""
+    """Shared by the connections of one round: whether the server is down, and the temporary
+    refusals held back until the round knows whose fault they are (the notice's or the server's)."""
 
+    refusals_for_outage: int = OUTAGE_REFUSALS
     down: str | None = None
+    answered: bool = False
+    held: list[tuple[Notice, TemporaryFailure]] = field(default_factory=list)
+
+    def server_down(self, reason: str) -> None:
+        if self.down is None:
+            self.down = reason
+
+    def refused_for_now(self, notice: Notice, error: TemporaryFailure) -> None:
+        """A temporary refusal: held back, and an outage once too many come in a row."""
+        self.held.append((notice, error))
+        if len(self.held) >= self.refusals_for_outage:
+            self.server_down(f"{len(self.held)} notices in a row refused for now, the last: {error}")
+
+    def server_answered(self) -> list[tuple[Notice, TemporaryFailure]]:
+        """The server accepted a message or refused it for good: it works, so the refusals held
+        back were the notices' own (returned, to be counted), unless the round already gave up."""
+        self.answered = True
+        self.refusals_for_outage = OUTAGE_REFUSALS
+        if self.down is not None:
+            return []
+        held, self.held = self.held, []
+        return held
 
 
 def _by_code(code: int, text: str) -> Exception:
@@ -250,14 +308,6 @@ async def claim(deps: Deps, limit: int, holder: str) -> list[Notice]:
     return await Notice.filter(id__in=[r.id for r in rows], locked_by=holder).order_by("next_attempt_at", "id")
 
 
-def retry_delay(settings: Settings, attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with jitter: between half and all of base·2^(attempts−1), capped."""
-    ceiling = min(settings.mail_retry_max_seconds, settings.mail_retry_seconds * 2 ** (attempts - 1))
-    # "Equal jitter": never sooner than half the step, so a struggling server gets its rest,
-    # and spread out so notices that failed together do not return together.
-    return timedelta(seconds=ceiling / 2 + (rng or random).uniform(0, ceiling / 2))
-
-
 async def _record(deps: Deps, notice: Notice, holder: str, error: Exception | None,
                   rng: random.Random | None) -> str:
     """Write the outcome of one attempt; returns "sent", "retried" or "failed"."""
@@ -274,13 +324,14 @@ async def _record(deps: Deps, notice: Notice, holder: str, error: Exception | No
                        next_attempt_at=now + retry_delay(deps.settings, attempts, rng))
     else:
         outcome = "failed"
-        changes.update(status=NoticeStatus.FAILED, last_error=str(error)[:_MAX_ERROR])
+        changes.update(status=NoticeStatus.FAILED, failed_at=now, last_error=str(error)[:_MAX_ERROR])
     # Only while the lease is ours: a worker that overran it must not overwrite the next one.
     updated = await Notice.filter(id=notice.id, locked_by=holder).update(**changes)
     if updated != 1:
         log.warning("notice %s: lease lost before its outcome (%s) was recorded", notice.id, outcome)
+    # A server's reply often quotes the recipient: never an address in the log.
     log.info("notice %s (%s): %s%s", notice.id, notice.kind.value, outcome,
-             f" after attempt {attempts}: {changes.get('last_error')}" if error else "")
+             f" after attempt {attempts}: {without_addresses(str(error))[:_MAX_ERROR]}" if error else "")
     return outcome
 
 
@@ -292,14 +343,18 @@ async def _release(notices: list[Notice], holder: str) -> None:
 
 
 async def deliver_once(deps: Deps, limit: int | None = None, *, holder: str | None = None,
-                       rng: random.Random | None = None) -> DeliveryReport:
+                       rng: random.Random | None = None, try_now: bool = False) -> DeliveryReport:
     """Claim one batch of due notices and try each once (メール配信 one round).
 
     Up to MAIL_CONNECTIONS connections send the batch side by side, each taking the next notice
     from the batch when it is free; every notice is recorded right after the server's answer,
     so a crash loses nothing and resends at most the notices in flight (with their Message-ID).
+    While the outbox waits after an outage nothing is claimed, unless `try_now`.
     """
     settings = deps.settings
+    before = await outbox.status()
+    if before.waiting(deps.now()) and not try_now:
+        return DeliveryReport(outage=before.last_error, retry_at=before.paused_until)
     # A fresh tag per round: a round never mistakes rows of an earlier, abandoned round for its own.
     tag = f"{holder or process_holder()}/{uuid.uuid4().hex[:8]}"[-64:]
     claimed = await claim(deps, limit or settings.mail_batch_size, tag)
@@ -309,8 +364,15 @@ async def deliver_once(deps: Deps, limit: int | None = None, *, holder: str | No
     waiting = deque(claimed)
     # Stop early enough that the last send finishes inside the lease.
     deadline = deps.now() + timedelta(seconds=settings.worker_lease_seconds - settings.smtp_timeout_seconds)
-    state = RoundState()
-    transports = [SmtpTransport(settings, state) for _ in range(min(max(settings.mail_connections, 1), len(claimed)))]
+    # While the outbox is down, a round is a probe: one connection, and one temporary refusal
+    # says that the server still refuses everything.
+    state = RoundState(refusals_for_outage=1 if before.down else OUTAGE_REFUSALS)
+    connections = 1 if before.down else max(settings.mail_connections, 1)
+    transports = [SmtpTransport(settings, state) for _ in range(min(connections, len(claimed)))]
+
+    async def count(notice: Notice, error: Exception | None) -> None:
+        outcome = await _record(deps, notice, tag, error, rng)
+        setattr(report, outcome, getattr(report, outcome) + 1)
 
     async def sender(transport: SmtpTransport, extra: bool) -> None:
         if extra:
@@ -320,10 +382,16 @@ async def deliver_once(deps: Deps, limit: int | None = None, *, holder: str | No
                 # Fewer connections than asked for (a server limiting them): the others carry on.
                 log.info("extra SMTP connection not opened: %s", error)
                 return
-        while waiting and deps.now() < deadline:
+        while waiting and state.down is None and deps.now() < deadline:
             notice = waiting.popleft()
-            outcome = await _record(deps, notice, tag, await _attempt(deps, transport, notice), rng)
-            setattr(report, outcome, getattr(report, outcome) + 1)
+            error = await _attempt(deps, transport, notice)
+            if isinstance(error, TemporaryFailure):
+                state.refused_for_now(notice, error)
+                continue
+            if not isinstance(error, Unwritable):
+                for held, refusal in state.server_answered():
+                    await count(held, refusal)
+            await count(notice, error)
 
     try:
         # One connection first: if the server is down, the round learns it once, not once per connection.
@@ -336,10 +404,23 @@ async def deliver_once(deps: Deps, limit: int | None = None, *, holder: str | No
         for transport in transports:
             transport.abort()
         raise
-    if waiting:
-        await _release(list(waiting), tag)
-        report.released = len(waiting)
     await asyncio.gather(*(t.close() for t in transports))
+    if state.down is None:
+        # Fewer refusals in a row than an outage takes: they were the notices' own.
+        for notice, refusal in state.held:
+            await count(notice, refusal)
+        put_back = list(waiting)  # out of time
+    else:
+        # The server's fault, not the notices': no attempt counted, the whole outbox waits.
+        put_back = [notice for notice, _ in state.held] + list(waiting)
+    if put_back:
+        await _release(put_back, tag)
+        report.released = len(put_back)
+    if state.answered:
+        await outbox.record_answered_round(deps, before)
+    if state.down is not None:
+        after = await outbox.record_failed_round(deps, state.down, put_back=len(put_back), rng=rng)
+        report.outage, report.retry_at = after.last_error, after.paused_until
     return report
 
 
@@ -351,7 +432,7 @@ async def _attempt(deps: Deps, transport: SmtpTransport, notice: Notice) -> Exce
         return error
     except Exception as error:  # noqa: BLE001 - one unwritable notice must not block the outbox
         log.exception("notice %s (%s) cannot be written", notice.id, notice.kind.value)
-        return PermanentFailure(f"cannot be written: {_describe(error)}")
+        return Unwritable(f"cannot be written: {_describe(error)}")
     try:
         await transport.send(message)
     except (TemporaryFailure, PermanentFailure) as error:
@@ -359,12 +440,13 @@ async def _attempt(deps: Deps, transport: SmtpTransport, notice: Notice) -> Exce
     return None
 
 
-async def deliver_all(deps: Deps, *, holder: str | None = None, rng: random.Random | None = None) -> DeliveryReport:
-    """Rounds until no notice is due now (`library send-mail --once`)."""
+async def deliver_all(deps: Deps, *, holder: str | None = None, rng: random.Random | None = None,
+                      try_now: bool = False) -> DeliveryReport:
+    """Rounds until no notice is due now or the mail server is down (`library send-mail --once`)."""
     total = DeliveryReport()
     while True:
-        report = await deliver_once(deps, holder=holder, rng=rng)
+        report = await deliver_once(deps, holder=holder, rng=rng, try_now=try_now)
         total.add(report)
-        if report.claimed < deps.settings.mail_batch_size:
+        if not report.more_due(deps.settings.mail_batch_size):
+            total.still_due = await Notice.filter(status=NoticeStatus.PENDING, next_attempt_at__lte=deps.now()).count()
             return total
-

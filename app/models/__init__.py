@@ -8,7 +8,7 @@ from app.models.accounts import AuthThrottle, OneTimeToken, Patron, Session, Sta
 from app.models.calendar import CalendarDay, CalendarEvent
 from app.models.catalog import Item, Title
 from app.models.circulation import Hold, HoldCartEntry, Loan
-from app.models.notices import JobRun, Notice, WorkerLease
+from app.models.notices import JobRun, Notice, OutboxState, WorkerLease
 from app.models.shelves import (
     Bookshelf,
     BookshelfEntry,
@@ -40,4 +40,5 @@ __models__ = [
     Notice,
     JobRun,
     WorkerLease,
+    OutboxState,
 ]

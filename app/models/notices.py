@@ -30,6 +30,8 @@ class Notice(Model):
     message_id = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
+    # When it was given up on: staff requeue the failures of a period (an outage) by it.
+    failed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "notices"
@@ -58,3 +60,22 @@ class WorkerLease(Model):
 
     class Meta:
         table = "worker_leases"
+
+
+class OutboxState(Model):
+    """The outbox as a whole: whether the mail server is down and until when delivery waits.
+
+    One row (name "outbox"), absent until the first outage. Written by delivery rounds, read by
+    every round and by anything that reports on the outbox (metrics, health checks).
+    """
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    down_since = fields.DatetimeField(null=True)
+    paused_until = fields.DatetimeField(null=True)
+    failed_rounds = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=500, null=True)
+    last_error_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_state"
