@@ -24,6 +24,10 @@ class Clock:
         """An instant expressed in the library's time zone."""
         return instant.astimezone(self.tz)
 
+    def start_of(self, day: date) -> datetime:
+        """The instant a library day begins, in UTC (as timestamps are stored)."""
+        return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
+
 
 class FixedClock(Clock):
     """A clock that stands still until a test moves it."""

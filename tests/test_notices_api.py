@@ -3,6 +3,8 @@ for staff, the failed ones with the reason, which they can send again."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from strawberry.relay import to_base64
 
@@ -117,3 +119,79 @@ async def test_failed_notices_are_for_staff_only(client, deps):
     await client.login("101000001", DEFAULT_PASSWORD)
     assert (await client.query(FAILED)) == {"failedNotices": None}
     assert codes(await client.mutate("retryNotice", {"noticeId": "Tm90aWNlOjE="})) == ["FORBIDDEN"]
+
+
+REQUEUE = "requeueFailedNotices"
+
+
+async def failed_notice(deps: Deps, smtp_server, clock, when: datetime, key: str) -> Notice:
+    """A notice the mail server refused at `when` (library time)."""
+    clock.set(when)
+    row = await notice(deps, None, key)
+    smtp_server.handler.rcpt_replies.append("452 4.3.1 Insufficient system storage")
+    await mailer.deliver_once(Deps(deps.settings.replace(mail_max_attempts=1), clock, deps.hasher))
+    await row.refresh_from_db()
+    assert row.status is NoticeStatus.FAILED and row.failed_at == deps.now()
+    return row
+
+
+async def test_staff_requeue_the_notices_that_failed_during_an_outage_after_a_dry_run(
+        other_client, deps, smtp_server, clock):
+    # The relay failed from Saturday night to Sunday night; library days in Asia/Tokyo.
+    before = await failed_notice(deps, smtp_server, clock, datetime(2026, 11, 27, 23, 50), "hold_received:1")
+    saturday = await failed_notice(deps, smtp_server, clock, datetime(2026, 11, 28, 0, 5), "hold_received:2")
+    sunday = await failed_notice(deps, smtp_server, clock, datetime(2026, 11, 29, 23, 55), "hold_received:3")
+    after = await failed_notice(deps, smtp_server, clock, datetime(2026, 11, 30, 0, 1), "hold_received:4")
+    clock.set(datetime(2026, 11, 30, 9, 0))
+    await make_staff(deps)
+    await other_client.staff_login("desk1", STAFF_PASSWORD)
+    period = {"periodStart": "2026-11-28", "periodEnd": "2026-11-29"}
+
+    dry = await other_client.mutate(REQUEUE, {**period, "dryRun": True}, "count dryRun")
+
+    assert dry == {"errors": [], "count": 2, "dryRun": True}
+    assert await Notice.filter(status=NoticeStatus.FAILED).count() == 4
+    listed = (await other_client.query("{ failedNotices(first: 10) { edges { node { failedAt } } } }"))
+    assert [e["node"]["failedAt"] for e in listed["failedNotices"]["edges"]] == [
+        "2026-11-29T15:01:00+00:00", "2026-11-29T14:55:00+00:00", "2026-11-27T15:05:00+00:00",
+        "2026-11-27T14:50:00+00:00"]
+
+    done = await other_client.mutate(REQUEUE, period, "count dryRun")
+
+    assert done == {"errors": [], "count": 2, "dryRun": False}
+    for row, status in [(before, NoticeStatus.FAILED), (saturday, NoticeStatus.PENDING),
+                        (sunday, NoticeStatus.PENDING), (after, NoticeStatus.FAILED)]:
+        await row.refresh_from_db()
+        assert row.status is status
+    assert (saturday.attempts, saturday.failed_at, saturday.next_attempt_at) == (0, None, deps.now())
+    report = await mailer.deliver_once(deps)
+    assert report.sent == 2 and len(smtp_server.received) == 2
+    again = await other_client.mutate(REQUEUE, period, "count")
+    assert again == {"errors": [], "count": 0}
+
+
+async def test_a_requeue_period_must_end_on_or_after_its_start(other_client, deps, smtp_server, clock):
+    failed = await failed_notice(deps, smtp_server, clock, datetime(2026, 11, 28, 12, 0), "hold_received:1")
+    await make_staff(deps)
+    await other_client.staff_login("desk1", STAFF_PASSWORD)
+
+    payload = await other_client.mutate(REQUEUE, {"periodStart": "2026-11-29", "periodEnd": "2026-11-28"}, "count")
+    too_long = await other_client.mutate(REQUEUE, {"periodStart": "2025-11-28", "periodEnd": "2026-11-28"}, "count")
+
+    assert payload["errors"] == [{"code": "INVALID_PERIOD", "field": ["input", "periodEnd"],
+                                  "message": "期間の終了日は開始日以降の日付で、開始日から1年以内にしてください。"}]
+    assert payload["count"] == 0 and codes(too_long) == ["INVALID_PERIOD"]
+    await failed.refresh_from_db()
+    assert failed.status is NoticeStatus.FAILED
+
+
+async def test_only_staff_may_requeue_failed_notices(client, deps, smtp_server, clock):
+    failed = await failed_notice(deps, smtp_server, clock, datetime(2026, 11, 28, 12, 0), "hold_received:1")
+    period = {"periodStart": "2026-11-28", "periodEnd": "2026-11-28"}
+
+    assert codes(await client.mutate(REQUEUE, period)) == ["NOT_AUTHENTICATED"]
+    await make_patron(deps, "101000001")
+    await client.login("101000001", DEFAULT_PASSWORD)
+    assert codes(await client.mutate(REQUEUE, period)) == ["FORBIDDEN"]
+    await failed.refresh_from_db()
+    assert failed.status is NoticeStatus.FAILED

@@ -66,6 +66,18 @@ class MonthView:
         return [e for d in self.days for e in d.events]
 
 
+def valid_period(start: date, end: date, max_years: int) -> bool:
+    """A period of days (both included): it ends on or after its start, and within `max_years`."""
+    return start <= end < _years_after(start, max_years)
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same day `years` later (28 February for 29 February); date.max past the calendar."""
+    if day.year + years > date.max.year:
+        return date.max
+    return day.replace(year=day.year + years, day=min(day.day, 28) if (day.month, day.day) == (2, 29) else day.day)
+
+
 def month_range(year: int, month: int) -> tuple[date, date]:
     """First and last day of a month; ValueError if there is no such month."""
     if not (1 <= month <= 12 and date.min.year <= year <= date.max.year):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from tortoise.queryset import QuerySet
 
 from app.domain.deps import Deps
+from app.domain.calendar import valid_period
 from app.domain.errors import DomainError, ErrorCode
 from app.models import Notice, Patron
 from app.models.enums import NoticeKind, NoticeStatus
@@ -48,17 +50,38 @@ def failed() -> QuerySet[Notice]:
     return Notice.filter(status=NoticeStatus.FAILED).order_by("-created_at", "-id")
 
 
+def _back_in_the_outbox(deps: Deps) -> dict[str, Any]:
+    """The changes that put a failed notice back in the outbox: due now, with a fresh count."""
+    return {"status": NoticeStatus.PENDING, "attempts": 0, "next_attempt_at": deps.now(), "failed_at": None,
+            "locked_until": None, "locked_by": None}
+
+
 async def retry(deps: Deps, notice_id: int) -> Notice:
     """Put a failed notice back in the outbox, to be tried at once with a fresh count (staff)."""
-    now = deps.now()
-    updated = await Notice.filter(id=notice_id, status=NoticeStatus.FAILED).update(
-        status=NoticeStatus.PENDING, attempts=0, next_attempt_at=now, locked_until=None, locked_by=None,
-    )
+    updated = await Notice.filter(id=notice_id, status=NoticeStatus.FAILED).update(**_back_in_the_outbox(deps))
     if updated != 1:
         if not await Notice.exists(id=notice_id):
             raise DomainError(ErrorCode.NOT_FOUND, "notice_id")
         raise DomainError(ErrorCode.NOTICE_NOT_RETRYABLE, "notice_id")
     return await Notice.get(id=notice_id)
+
+
+REQUEUE_PERIOD_MAX_YEARS = 1
+
+
+async def requeue_failed(deps: Deps, period_start: date, period_end: date, *, dry_run: bool = False) -> int:
+    """Put back in the outbox every notice that failed between two library days, both included
+    (after an outage of the mail server); how many (only counted, on a dry run). Staff."""
+    if not valid_period(period_start, period_end, REQUEUE_PERIOD_MAX_YEARS):
+        raise DomainError(ErrorCode.INVALID_PERIOD, "period_end", years=REQUEUE_PERIOD_MAX_YEARS)
+    failed_in_period = Notice.filter(
+        status=NoticeStatus.FAILED,
+        failed_at__gte=deps.clock.start_of(period_start),
+        failed_at__lt=deps.clock.start_of(period_end + timedelta(days=1)),
+    )
+    if dry_run:
+        return await failed_in_period.count()
+    return await failed_in_period.update(**_back_in_the_outbox(deps))
 
 
 async def update_settings(deps: Deps, patron_id: int, *, due_date_reminder: bool | None) -> Patron:

@@ -15,6 +15,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app import db
+from app.domain import calendar
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode, Validator
 from app.domain.normalize import nfkc
@@ -242,7 +243,7 @@ async def set_reading_goal(deps: Deps, patron: Patron, target: int, period_start
     check = Validator()
     if not 1 <= target <= READING_GOAL_MAX:
         check.add(ErrorCode.INVALID_GOAL, "target", max=READING_GOAL_MAX)
-    if not period_start <= period_end < _years_after(period_start, READING_PERIOD_MAX_YEARS):
+    if not calendar.valid_period(period_start, period_end, READING_PERIOD_MAX_YEARS):
         check.add(ErrorCode.INVALID_PERIOD, "period_end", years=READING_PERIOD_MAX_YEARS)
     check.check()
     await ReadingGoal.update_or_create(
@@ -278,13 +279,6 @@ async def reading_marathon(patron: Patron) -> Marathon | None:
             by_month[(day.year, day.month)] = by_month.get((day.year, day.month), 0) + row["count"]
     months = [MonthCount(y, m, by_month.get((y, m), 0)) for y, m in _months(start, end)]
     return Marathon(rows[0]["target"], start, end, sum(by_month.values()), months)
-
-
-def _years_after(day: date, years: int) -> date:
-    """The same day `years` later (28 February for 29 February); date.max past the calendar."""
-    if day.year + years > date.max.year:
-        return date.max
-    return day.replace(year=day.year + years, day=min(day.day, 28) if (day.month, day.day) == (2, 29) else day.day)
 
 
 def _months(start: date, end: date) -> list[tuple[int, int]]:

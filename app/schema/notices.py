@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Iterable
 
 import strawberry
@@ -40,6 +40,9 @@ class Notice(relay.Node):
     created_at: datetime
     sent_at: datetime | None
     next_attempt_at: datetime | None = strawberry.field(description="When a pending notice is tried next.")
+    failed_at: datetime | None = strawberry.field(
+        description="When a FAILED notice was given up on (requeueFailedNotices selects by it); null otherwise."
+    )
     model: strawberry.Private[NoticeModel]
 
     @classmethod
@@ -47,7 +50,8 @@ class Notice(relay.Node):
         return cls(
             id=m.id, kind=m.kind, status=m.status, to_address=m.to_address, attempts=m.attempts,
             created_at=m.created_at, sent_at=m.sent_at,
-            next_attempt_at=m.next_attempt_at if m.status is NoticeStatus.PENDING else None, model=m,
+            next_attempt_at=m.next_attempt_at if m.status is NoticeStatus.PENDING else None,
+            failed_at=m.failed_at if m.status is NoticeStatus.FAILED else None, model=m,
         )
 
     @strawberry.field(description="The subject line of the mail, e.g. 【古賀市立図書館】予約受付のお知らせ.")
@@ -111,6 +115,25 @@ class RetryNoticePayload(Payload):
     notice: Notice | None = None
 
 
+@strawberry.input(description="Put back in the outbox every notice that failed in a period, e.g. while the "
+                  "mail server was down (staff). Try it first with dryRun to see how many.")
+class RequeueFailedNoticesInput:
+    period_start: date = strawberry.field(description="First library day (in the library's time zone) on which the notices failed.")
+    period_end: date = strawberry.field(
+        description="Last library day on which the notices failed, included; at most a year after periodStart."
+    )
+    dry_run: bool = strawberry.field(default=False, description="Only count them: nothing changes.")
+
+
+@strawberry.type(description="How many failed notices went back in the outbox (or would, on a dry run).")
+class RequeueFailedNoticesPayload(Payload):
+    count: int = strawberry.field(
+        default=0, description="How many failed notices were put back, each with a fresh attempt count "
+        "(on a dry run: how many would be)."
+    )
+    dry_run: bool = strawberry.field(default=False, description="True when nothing was changed (a dry run).")
+
+
 @strawberry.type
 class NoticesMutation:
     @strawberry.mutation(description="Send a failed notice again, with a fresh attempt count (staff only).")
@@ -121,3 +144,13 @@ class NoticesMutation:
         if notice_id is None:
             raise DomainError(ErrorCode.NOT_FOUND, "notice_id")
         return RetryNoticePayload(notice=Notice.from_model(await notices.retry(info.context.deps, notice_id)))
+
+    @strawberry.mutation(description="Send again, with a fresh attempt count, every notice that failed between "
+                         "two library days: after an outage of the mail server (staff only).")
+    @handle_user_errors(RequeueFailedNoticesPayload)
+    async def requeue_failed_notices(self, info: Info[Context, None],
+                                     input: RequeueFailedNoticesInput) -> RequeueFailedNoticesPayload:
+        await info.context.require_staff()
+        count = await notices.requeue_failed(info.context.deps, input.period_start, input.period_end,
+                                             dry_run=input.dry_run)
+        return RequeueFailedNoticesPayload(count=count, dry_run=input.dry_run)
