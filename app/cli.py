@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     expire = sub.add_parser("expire-holds", help="cancel ready holds not collected by their pickup deadline")
     expire.set_defaults(func=cmd_expire_holds)
-    catalog = sub.add_parser("import-catalog", help="import titles and copies from a CSV file (see README)")
+    catalog = sub.add_parser("import-catalog", help="import titles and copies from a CSV file (see docs/operations.md)")
     catalog.add_argument("file", help="CSV file with a header row")
     catalog.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (cp932 for Excel's Shift_JIS)")
     catalog.add_argument("--batch-size", type=int, default=1000, help="rows written per transaction")

@@ -1,6 +1,6 @@
 """Settings read from environment variables, with safe defaults.
 
-Every setting is documented in the README's "Configuration" table. The code never reads the
+Every setting is documented in docs/operations.md ("Configuration"). The code never reads the
 environment anywhere else: `Settings.from_env()` is called once by the CLI (or a test builds a
 `Settings` directly) and the object is passed down.
 """
@@ -103,7 +103,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     max_page_size: int = 100
 
-    # GraphQL abuse limits (see the README's "Security" section)
+    # GraphQL abuse limits (see docs/security.md)
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 1000
@@ -142,7 +142,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from environment variables (see the README for each one)."""
+        """Build settings from environment variables (docs/operations.md describes each one)."""
         env = os.environ if env is None else env
         app_env = env.get("APP_ENV", "development")
         secret = env.get("SECRET_KEY", "")

@@ -1,7 +1,7 @@
 """`python -m bench`: seed (or reuse) a realistic data set, serve the real app under uvicorn, log
 patrons in, drive My Page, the baseline and catalog search with wrk, and report.
 
-See `python -m bench --help` and the README's "Benchmarks" section.
+See `python -m bench --help` and docs/performance.md.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def check(root: Path, base: str, *, check_export: bool = True, out=sys.stdout) -
         reason = f" — {allowed[change.description]}" if status == "allowed" else ""
         say(f"{status} ({change.type.name}): {change.description}{reason}")
     for name in result.removed_without_deprecation:
-        say(f"note: {name} was removed without being deprecated first (see the README's schema policy).")
+        say(f"note: {name} was removed without being deprecated first (see the schema policy in docs/api.md).")
     if not result.ok:
         say(f"\n{len(result.not_allowed)} breaking change(s) against {base}. Deprecate instead of removing, "
             f"or, if the break is deliberate, add a row to {ALLOW_LIST}:")

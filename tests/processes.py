@@ -18,7 +18,7 @@ DEADLINE_SECONDS = 60
 
 
 def library_env(database_url: str, **settings: object) -> dict[str, str]:
-    """The environment of a production-like process: its settings as variables (see the README)."""
+    """The environment of a production-like process: its settings as variables (docs/operations.md)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SMTP_", "MAIL_", "WORKER_"))}
     env.update(DATABASE_URL=database_url, SECRET_KEY="test-secret-key", ARGON2_TIME_COST="1",
                ARGON2_MEMORY_KIB="1024", ARGON2_PARALLELISM="1", PYTHONUNBUFFERED="1")

@@ -1,5 +1,5 @@
 """Nothing that correctness depends on lives in one process's memory: sessions, throttles and
-tokens are rows (see the README's "Deployment" section). The one thing on disk, the development
+tokens are rows (see docs/operations.md, "Deployment"). The one thing on disk, the development
 secret, is the same for every process that starts at once."""
 
 from __future__ import annotations
