@@ -13,8 +13,10 @@ def _operations(block: str) -> list[str]:
     operations, depth, current = [], 0, []
     for line in block.splitlines():
         current.append(line)
-        depth += line.split("#")[0].count("{") - line.split("#")[0].count("}")
-        if depth == 0 and "".join(current).strip():
+        code = line.split("#")[0]
+        depth += code.count("{") - code.count("}")
+        # Comment lines belong to the operation they precede or follow, never stand alone.
+        if depth == 0 and "".join(part.split("#")[0] for part in current).strip():
             operations.append("\n".join(current))
             current = []
     return operations
