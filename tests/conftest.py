@@ -8,6 +8,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -26,20 +27,44 @@ START = datetime(2026, 11, 28, 10, 0)
 CLIENT_ADDRESS = "203.0.113.7"
 
 
+# Without TEST_DATABASE_URL the run gets a SQLite file of its own, deleted (with its WAL files)
+# when the run ends, or when the interpreter exits if the run never reached the end.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="library-test-")
+
+
 def _database_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    path = Path(tempfile.mkdtemp(prefix="library-test-")) / "test.sqlite3"
-    return f"sqlite://{path}"
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite://{Path(_SCRATCH.name) / 'test.sqlite3'}"
 
 
 DATABASE_URL = _database_url()
 
 
+def database_name(url: str) -> str:
+    """The database a URL names: PostgreSQL's database, or a SQLite file's name without suffix."""
+    if url.startswith("postgres"):
+        return urlsplit(url).path.strip("/")
+    return Path(url.removeprefix("sqlite://").split("?")[0]).stem
+
+
+def is_test_database(url: str) -> bool:
+    """Whether the URL names a database meant for tests (`test`, `test_*`, `*_test`), which
+    the suite may empty: every run drops its schema or deletes every row."""
+    name = database_name(url)
+    return name == "test" or name.startswith("test_") or name.endswith("_test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not is_test_database(DATABASE_URL):
+        raise pytest.UsageError(
+            f"TEST_DATABASE_URL names the database {database_name(DATABASE_URL)!r}; the tests empty the "
+            "database they run on, so its name must say it is for tests: test, test_<name> or <name>_test."
+        )
+
+
 async def _reset_postgres(url: str) -> None:
     import asyncpg
 
+    assert is_test_database(url)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
@@ -57,6 +82,7 @@ async def database() -> AsyncIterator[str]:
     await db.init_db(DATABASE_URL)
     yield DATABASE_URL
     await db.close_db()
+    _SCRATCH.cleanup()
 
 
 def _tables() -> list[str]:
