@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import getpass
+import os
 import logging
 import logging.config
 import signal
@@ -23,6 +25,7 @@ from app.models.enums import StaffRole
 from app.settings import Settings, SettingsError
 
 console = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger("library.cli")
 
 # Exit codes a cron job or a systemd unit can act on (sysexits.h), besides 0 and 1.
 EXIT_UNREACHABLE = 75  # EX_TEMPFAIL: the mail server could not be used; the notices wait, try later
@@ -72,13 +75,20 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from app.demo import DEMO_PATRONS, DEMO_STAFF, load_demo
 
+    if args.reset and settings.production:
+        console.print("[red]--reset deletes every row: not allowed when APP_ENV=production.[/red]")
+        return 2
     asyncio.run(db.migrate(settings.database_url))
 
     async def job(deps: Deps) -> int:
+        if args.reset:
+            await db.empty_tables()
+            console.print(f"Emptied {_safe_url(settings.database_url)}")
         if await load_demo(deps, titles=args.titles):
             console.print(f"[green]Demo data loaded[/green] into {_safe_url(settings.database_url)}")
         else:
-            console.print("The catalog already has titles: demo data left as it is.")
+            console.print("The catalog already has titles: demo data left as it is "
+                          "(`library demo --reset` starts over).")
         for p in DEMO_PATRONS:
             console.print(f"  patron {p.card_number}  password {p.password or '(none yet)'}  {p.note}")
         for username, password, role in DEMO_STAFF:
@@ -91,9 +101,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_create_staff(args: argparse.Namespace, settings: Settings) -> int:
     from app.domain import accounts
 
+    password = args.password
+    if password is None:
+        password = getpass.getpass("Password (10 characters or more): ")
+        if getpass.getpass("Password again: ") != password:
+            console.print("[red]The two passwords differ.[/red]")
+            return 1
+
     async def job(deps: Deps) -> int:
         staff = await accounts.create_staff(
-            deps, args.username, args.password, role=StaffRole(args.role), display_name=args.display_name or ""
+            deps, args.username, password, role=StaffRole(args.role), display_name=args.display_name or ""
         )
         console.print(f"[green]Created staff account[/green] {staff.username} ({staff.role.value})")
         return 0
@@ -270,29 +287,100 @@ def _demo_titles(value: str) -> int:
     return titles
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="library", description="Library patron web service (GraphQL).")
-    sub = parser.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (when it has one); descriptions and epilogs as written."""
 
-    serve = sub.add_parser("serve", help="run the web server (GraphQL at /graphql)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (PostgreSQL only)")
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, "", False, argparse.SUPPRESS) and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+# The settings (environment variables, docs/operations.md "Configuration") each command reads.
+_DATABASE = ["DATABASE_URL", "APP_ENV", "SECRET_KEY", "LIBRARY_TIMEZONE"]
+_CIRCULATION = ["LOAN_DAYS", "RENEWAL_LIMIT", "HOLD_LIMIT", "PICKUP_DAYS", "HOLD_CART_LIMIT"]
+_MAIL = ["LIBRARY_NAME", "MAIL_FROM", "PUBLIC_BASE_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_TLS",
+         "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TIMEOUT_SECONDS", "MAIL_BATCH_SIZE", "MAIL_CONNECTIONS",
+         "MAIL_MAX_ATTEMPTS", "MAIL_RETRY_SECONDS", "MAIL_RETRY_MAX_SECONDS", "NOTICES_INCLUDE_TITLES",
+         "WORKER_LEASE_SECONDS", "LOG_LEVEL", "LIBRARY_TODAY"]
+COMMAND_SETTINGS: dict[str, list[str]] = {
+    "serve": [*_DATABASE, "PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "GRAPHIQL", "INTROSPECTION", "LOG_LEVEL",
+              "LIBRARY_TODAY", *_CIRCULATION, "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "MAX_BODY_BYTES",
+              "MAX_QUERY_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "MAX_PAGE_SIZE"],
+    "migrate": ["DATABASE_URL"],
+    "demo": [*_DATABASE, *_CIRCULATION, "LIBRARY_TODAY"],
+    "create-staff": [*_DATABASE, "ARGON2_TIME_COST", "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM"],
+    "expire-holds": [*_DATABASE, "PICKUP_DAYS", "NOTICES_INCLUDE_TITLES", "LIBRARY_TODAY"],
+    "import-catalog": [*_DATABASE, "LIBRARY_TODAY"],
+    "worker": [*_DATABASE, *_MAIL, "WORKER_POLL_SECONDS", "DAILY_JOBS_HOUR", "REMINDER_DAYS", "PICKUP_DAYS",
+               "HOLD_HISTORY_DAYS", "NOTICE_RETENTION_DAYS"],
+    "send-mail": [*_DATABASE, *_MAIL],
+    "mail-sink": [],
+}
+
+
+def _environment(command: str) -> str:
+    names = COMMAND_SETTINGS[command]
+    if not names:
+        return "Reads no settings."
+    return ("Settings read from the environment: " + ", ".join(dict.fromkeys(names))
+            + ".\nEvery setting: docs/operations.md, \"Configuration\".")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="library", formatter_class=_HelpFormatter,
+        description="Library patron web service (GraphQL): the server, the worker and one-shot commands.",
+        epilog="`library COMMAND --help` shows each command's options and the settings it reads.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    clock = argparse.ArgumentParser(add_help=False)
+    clock.add_argument("--today", metavar="DAY", help=(
+        "run as if the library's date were DAY (YYYY-MM-DD) or moved by days (+8, -1); sets "
+        "LIBRARY_TODAY; refused when APP_ENV=production"))
+
+    def command(name: str, summary: str, description: str, *, moves_clock: bool = False,
+                exit_status: str = "") -> argparse.ArgumentParser:
+        epilog = (f"Exit status: {exit_status}.\n" if exit_status else "") + _environment(name)
+        return sub.add_parser(name, help=summary, description=description, epilog=epilog,
+                              formatter_class=_HelpFormatter, parents=[clock] if moves_clock else [])
+
+    serve = command("serve", "run the web server (GraphQL at /graphql)",
+                    "Run the web server under uvicorn: GraphQL at /graphql, the e-mail confirmation page, "
+                    "/healthz, /readyz and /metrics. JSON log lines on stdout.", moves_clock=True)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (keep it private behind a proxy)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="uvicorn worker processes; more than 1 needs PostgreSQL")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
-                       help="reverse proxies whose X-Forwarded-For is trusted")
+                       help="reverse proxies whose X-Forwarded-For/-Proto are trusted (never * on an open port)")
     serve.set_defaults(func=cmd_serve)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate = command("migrate", "apply database migrations",
+                      "Apply every pending migration (app/migrations/); safe to run again. Run it on every upgrade.")
     migrate.set_defaults(func=cmd_migrate)
 
-    demo = sub.add_parser("demo", help="migrate and fill the database with demo data, then exit")
+    demo = command("demo", "load demo data into an empty database, then exit",
+                   "Migrate, then fill an empty catalog with demo titles, patrons, loans, holds and a calendar, "
+                   "dated around the library's date. With data already there nothing changes, unless --reset.", moves_clock=True)
     demo.add_argument("--titles", type=_demo_titles, default=300,
-                      help=f"how many titles (at least {DEMO_MIN_TITLES}; default 300)")
+                      help=f"how many titles (at least {DEMO_MIN_TITLES})")
+    demo.add_argument("--reset", action="store_true",
+                      help="delete every row first, to start over after trying the examples (not in production)")
     demo.set_defaults(func=cmd_demo)
 
-    expire = sub.add_parser("expire-holds", help="cancel ready holds not collected by their pickup deadline")
+    expire = command("expire-holds", "cancel ready holds not collected by their pickup deadline",
+                     "Cancel ready holds past their pickup deadline (取置期限日); each copy goes to the next in "
+                     "line (貸出準備完了 notice) or back to the shelf. Safe to run again; the worker runs it daily.", moves_clock=True)
     expire.set_defaults(func=cmd_expire_holds)
-    catalog = sub.add_parser("import-catalog", help="import titles and copies from a CSV file (see docs/operations.md)")
+
+    catalog = command("import-catalog", "import titles and copies from a CSV file",
+                      "Import titles and copies (one row per copy) from a CSV file with a header row; migrates "
+                      "first. Exit status 0: all rows imported; 1: some rows rejected; 2: file unreadable. "
+                      "Columns: docs/operations.md, \"Catalog import\".", moves_clock=True)
     catalog.add_argument("file", help="CSV file with a header row")
     catalog.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (cp932 for Excel's Shift_JIS)")
     catalog.add_argument("--batch-size", type=int, default=1000, help="rows written per transaction")
@@ -300,45 +388,73 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--errors-file", help="write every row with errors (line, reasons) to this CSV file")
     catalog.set_defaults(func=cmd_import_catalog)
 
-    staff = sub.add_parser("create-staff", help="create a staff account")
-    staff.add_argument("--username", required=True)
-    staff.add_argument("--password", required=True)
-    staff.add_argument("--role", choices=[r.value for r in StaffRole], default=StaffRole.DESK.value)
-    staff.add_argument("--display-name", default="")
+    staff = command("create-staff", "create a staff account",
+                    "Create a staff account for staffLogin. Without --password the password is asked for twice "
+                    "(a password on the command line stays in the shell's history and the process list).")
+    staff.add_argument("--username", required=True, help="login name: 3-64 of A-Z a-z 0-9 . _ -")
+    staff.add_argument("--password", help="the password (10 characters or more); prompted for when left out")
+    staff.add_argument("--role", choices=[r.value for r in StaffRole], default=StaffRole.DESK.value,
+                       help="recorded with the account; both roles may use every staff operation")
+    staff.add_argument("--display-name", default="", help="name shown to colleagues; the username when left out")
     staff.set_defaults(func=cmd_create_staff)
 
-    worker = sub.add_parser("worker", help="deliver e-mail and run the daily steps (due reminders, hold expiry) until stopped")
+    worker = command("worker", "deliver e-mail and run the daily steps until stopped",
+                     "Long-running: delivers the e-mail outbox and, once a library day from DAILY_JOBS_HOUR, runs "
+                     "the daily steps (hold expiry, due-date reminders, retention). Stops cleanly on Ctrl-C or "
+                     "SIGTERM. JSON log lines on stdout. With SQLite exactly one worker may run.", moves_clock=True,
+                     exit_status=f"0 stopped cleanly; 1 another worker is running (SQLite); {EXIT_SETTINGS} settings "
+                     "that cannot work")
     worker.set_defaults(func=cmd_worker)
 
-    send_mail = sub.add_parser(
-        "send-mail", help="deliver the e-mail notices that are due, then exit",
-        epilog=f"exit status: 0 delivered what was due (permanent refusals included: see failedNotices); "
-        f"1 another worker is running; {EXIT_UNREACHABLE} the mail server could not be used, the notices wait; "
-        f"{EXIT_SETTINGS} settings that cannot work",
-    )
-    send_mail.add_argument("--once", action="store_true", required=True,
-                           help="one pass over the outbox (the long-running form is `library worker`)")
+    send_mail = command("send-mail", "deliver the e-mail notices that are due, then exit",
+                        "One pass over the outbox: deliver every notice due now, then exit (e.g. from cron, or to "
+                        "flush the outbox by hand). The long-running form is `library worker`.", moves_clock=True,
+                        exit_status=f"0 delivered what was due (permanent refusals included: see failedNotices); "
+                        f"1 another worker is running; {EXIT_UNREACHABLE} the mail server could not be used, the "
+                        f"notices wait; {EXIT_SETTINGS} settings that cannot work")
+    # Accepted for the command lines written when --once was required; one pass is the only mode.
+    send_mail.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     send_mail.add_argument("--now", action="store_true",
                            help="try the mail server now even if the outbox is waiting after an outage")
     send_mail.set_defaults(func=cmd_send_mail)
 
-    sink = sub.add_parser("mail-sink", help="development: a local SMTP server that prints every mail, decoded")
-    sink.add_argument("--host", default="127.0.0.1")
-    sink.add_argument("--port", type=int, default=1025)
+    sink = command("mail-sink", "development: a local SMTP server that prints every mail, decoded",
+                   "Development only: an SMTP server that prints every mail it receives, with its Japanese body "
+                   "decoded. Needs the test extra (aiosmtpd). Point the worker at it with SMTP_HOST/SMTP_PORT.")
+    sink.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sink.add_argument("--port", type=int, default=1025, help="port to listen on")
     sink.set_defaults(func=cmd_mail_sink)
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("library-web")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout without installing
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "today", None):
+        os.environ["LIBRARY_TODAY"] = args.today
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
+        if args.command != "mail-sink":
+            db.tortoise_config(settings.database_url)  # refuses a SQLite file in a missing directory
+    except (SettingsError, db.DatabaseLocationError) as error:
         console.print(f"[red]Settings refused:[/red] {escape(str(error))}")
         return EXIT_SETTINGS
     if args.command == "serve" and args.workers > 1 and settings.database_url.startswith("sqlite"):
         console.print("[red]SQLite supports one server process: use --workers 1 or PostgreSQL.[/red]")
         return 2
+    if settings.clock_offset_days:
+        # The server's worker processes read the same offset, whatever the date when they start.
+        os.environ["LIBRARY_TODAY"] = f"{settings.clock_offset_days:+d}"
+        console.print(f"[yellow]Clock moved {settings.clock_offset_days:+d} days: the library's date is "
+                      f"{Deps.build(settings).today()}[/yellow]")
     return args.func(args, settings)
 
 

@@ -7,14 +7,20 @@ from zoneinfo import ZoneInfo
 
 
 class Clock:
-    """The real clock. `today()` is the date in the library's time zone."""
+    """The real clock, optionally moved by whole days. `today()` is the date in the library's
+    time zone.
 
-    def __init__(self, tz: ZoneInfo | str = "Asia/Tokyo") -> None:
+    The offset (`LIBRARY_TODAY`, `--today`) lets a developer or an acceptance tester see a hold
+    expire or a loan fall overdue; time still runs, so sessions and throttles behave as usual.
+    """
+
+    def __init__(self, tz: ZoneInfo | str = "Asia/Tokyo", offset_days: int = 0) -> None:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.offset = timedelta(days=offset_days)
 
     def now(self) -> datetime:
         """Current instant, timezone-aware UTC."""
-        return datetime.now(timezone.utc)
+        return datetime.now(timezone.utc) + self.offset
 
     def today(self) -> date:
         """Today's date at the library."""
@@ -54,3 +60,15 @@ class FixedClock(Clock):
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
         """Move forward by a timedelta or keyword arguments (days=1, minutes=5, ...)."""
         self._now += delta if delta is not None else timedelta(**kwargs)
+
+
+def offset_days(value: str, real_today: date) -> int:
+    """Days to move the clock for a `LIBRARY_TODAY`/`--today` value: a date (`2026-12-10`) or a
+    signed number of days (`+8`, `-1`). Raises ValueError for anything else."""
+    text = value.strip()
+    if text[:1] in "+-" and text[1:].isdigit():
+        return int(text)
+    try:
+        return (date.fromisoformat(text) - real_today).days
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD) or a number of days (+8, -1): {value!r}") from None

@@ -21,9 +21,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     connection = expand_db_url(database_url)
     if connection["engine"] == "tortoise.backends.sqlite":
         creds = connection["credentials"]
-        path = Path(creds["file_path"])
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_directory(Path(creds["file_path"]))
         # Wait for a concurrent writer (the worker process) instead of failing at once.
         creds.setdefault("busy_timeout", 5000)
         creds.setdefault("synchronous", "NORMAL")
@@ -39,6 +37,45 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+# The default database's directory (sqlite://data/...), created on first use so that the quick
+# start works in a fresh checkout. Any other directory must exist: a typo in DATABASE_URL must
+# not quietly start a new, empty library.
+DEFAULT_SQLITE_DIRECTORY = Path("data")
+
+
+class DatabaseLocationError(Exception):
+    """DATABASE_URL names a SQLite file in a directory that does not exist."""
+
+
+def prepare_sqlite_directory(path: Path) -> None:
+    """Create ./data for the default database; refuse a file in any other missing directory."""
+    if str(path) == ":memory:" or path.parent.is_dir():
+        return
+    if path.parent == DEFAULT_SQLITE_DIRECTORY:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    raise DatabaseLocationError(
+        f"DATABASE_URL names {path}, but the directory {path.parent} does not exist "
+        "(create it first, or correct DATABASE_URL)"
+    )
+
+
+async def empty_tables() -> None:
+    """Delete every row of every table; ids start again at 1 on both databases."""
+    conn = connection()
+    tables = [model._meta.db_table for model in Tortoise.apps["models"].values()]
+    if is_postgres(conn):
+        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        return
+    has_sequences = await conn.execute_query_dict(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'"
+    )
+    await conn.execute_script(
+        "PRAGMA foreign_keys=OFF;" + "".join(f"DELETE FROM {t};" for t in tables)
+        + ("DELETE FROM sqlite_sequence;" if has_sequences else "") + "PRAGMA foreign_keys=ON;"
+    )
 
 
 async def init_db(database_url: str) -> None:

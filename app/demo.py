@@ -250,10 +250,12 @@ async def _circulation(rng: random.Random, deps: Deps, patrons: list[Patron], ti
     await hold(hanako, target, 2)
     await hold(patrons[4], target, 1)
     await hold(patrons[5], target, 0, HoldSource.COUNTER)
-    # 花子's hold on another title came back yesterday: ready for pickup (貸出準備完了).
+    # 花子's hold on another title came back yesterday: ready for pickup (貸出準備完了). Someone
+    # waits behind her, so a moved clock (`--today`) shows the copy moving on when hers expires.
     ready = next(single_copy)
     await lend(patrons[6], ready, 12)
     await hold(hanako, ready, 5)
+    await hold(patrons[7], ready, 3)
     await circulation.checkin(on(1), items[ready.id][0].barcode)
     # Other patrons borrow a spread of titles, some with queues.
     others = patrons[3:]

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
+from app.clock import Clock, offset_days
+
 DEFAULT_DATABASE_URL = "sqlite://data/library.sqlite3"
 
 
@@ -44,6 +46,8 @@ class Settings:
     timezone: str = "Asia/Tokyo"
     app_env: str = "development"
     policy: Policy = field(default_factory=Policy)
+    # Days the clock is moved (LIBRARY_TODAY / --today): development and acceptance tests only.
+    clock_offset_days: int = 0
 
     # Retention of rows that pair a patron with a title (patron privacy)
     hold_history_days: int = 90
@@ -151,6 +155,16 @@ class Settings:
                 raise SettingsError("SECRET_KEY must be set when APP_ENV=production")
             secret = _development_secret()
 
+        clock_offset = 0
+        if today := env.get("LIBRARY_TODAY", "").strip():
+            if app_env == "production":
+                raise SettingsError("LIBRARY_TODAY (--today) moves the library's clock: not allowed when APP_ENV=production")
+            tz = ZoneInfo(env.get("LIBRARY_TIMEZONE", cls.timezone))
+            try:
+                clock_offset = offset_days(today, Clock(tz).today())
+            except ValueError as error:
+                raise SettingsError(f"LIBRARY_TODAY: {error}") from None
+
         def _int(name: str, default: int) -> int:
             raw = env.get(name)
             if raw is None or raw.strip() == "":
@@ -186,6 +200,7 @@ class Settings:
             timezone=env.get("LIBRARY_TIMEZONE", defaults.timezone),
             app_env=app_env,
             policy=policy,
+            clock_offset_days=clock_offset,
             hold_history_days=_int("HOLD_HISTORY_DAYS", defaults.hold_history_days),
             notice_retention_days=_int("NOTICE_RETENTION_DAYS", defaults.notice_retention_days),
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", defaults.session_idle_minutes),

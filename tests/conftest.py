@@ -85,26 +85,10 @@ async def database() -> AsyncIterator[str]:
     _SCRATCH.cleanup()
 
 
-def _tables() -> list[str]:
-    return [model._meta.db_table for model in Tortoise.apps["models"].values()]
-
-
 @pytest.fixture(autouse=True)
 async def clean_database(database: str) -> None:
     """Every test starts with empty tables."""
-    conn = db.connection()
-    tables = _tables()
-    if db.is_postgres(conn):
-        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-    else:
-        # Ids restart at 1 as on PostgreSQL (RESTART IDENTITY), so both databases behave alike.
-        has_sequences = await conn.execute_query_dict(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'"
-        )
-        await conn.execute_script(
-            "PRAGMA foreign_keys=OFF;" + "".join(f"DELETE FROM {t};" for t in tables)
-            + ("DELETE FROM sqlite_sequence;" if has_sequences else "") + "PRAGMA foreign_keys=ON;"
-        )
+    await db.empty_tables()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ class Deps:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Deps:
-        return cls(settings, clock or Clock(settings.tz), PasswordHasher(settings))
+        return cls(settings, clock or Clock(settings.tz, settings.clock_offset_days), PasswordHasher(settings))
 
     def now(self) -> datetime:
         return self.clock.now()
