@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import getpass
-import os
 import logging
 import logging.config
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
@@ -58,12 +61,31 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     # Our JSON request line replaces uvicorn's access log, which prints query strings (and so
     # the tokens of e-mail confirmation links).
-    uvicorn.run(
-        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
-        log_config=logging_config(settings), access_log=False,
-    )
+    with _metrics_directory():
+        uvicorn.run(
+            "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+            proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+            log_config=logging_config(settings), access_log=False,
+        )
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """Give uvicorn's processes one directory to share their metrics in (prometheus-client's
+    multiprocess mode), empty at start: an operator's PROMETHEUS_MULTIPROC_DIR, or a private one
+    removed on exit. Set before any process imports prometheus_client, which reads it then."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="library-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -306,7 +328,7 @@ _MAIL = ["LIBRARY_NAME", "MAIL_FROM", "PUBLIC_BASE_URL", "SMTP_HOST", "SMTP_PORT
          "WORKER_LEASE_SECONDS", "LOG_LEVEL", "LIBRARY_TODAY"]
 COMMAND_SETTINGS: dict[str, list[str]] = {
     "serve": [*_DATABASE, "PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "GRAPHIQL", "INTROSPECTION", "LOG_LEVEL",
-              "LIBRARY_TODAY", *_CIRCULATION, "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "MAX_BODY_BYTES",
+              "LIBRARY_TODAY", "PROMETHEUS_MULTIPROC_DIR", *_CIRCULATION, "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "MAX_BODY_BYTES",
               "MAX_QUERY_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "MAX_PAGE_SIZE"],
     "migrate": ["DATABASE_URL"],
     "demo": [*_DATABASE, *_CIRCULATION, "LIBRARY_TODAY"],

@@ -78,6 +78,23 @@ async def empty_tables() -> None:
     )
 
 
+def migrations_on_disk() -> set[str]:
+    """The names of the migrations this version of the code ships (app/migrations/00NN_*.py)."""
+    import app.migrations
+
+    return {p.stem for p in Path(app.migrations.__file__).parent.glob("[0-9][0-9][0-9][0-9]_*.py")}
+
+
+async def pending_migrations() -> list[str]:
+    """Migrations on disk that the database has not applied (raises if it cannot be reached)."""
+    from tortoise.migrations.recorder import MigrationRecorder
+
+    conn = connection()
+    await conn.execute_query("SELECT 1")
+    applied = {key.name for key in await MigrationRecorder(conn).applied_migrations() if key.app_label == "models"}
+    return sorted(migrations_on_disk() - applied)
+
+
 async def init_db(database_url: str) -> None:
     """Open the ORM for this process (connections are made lazily)."""
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)

@@ -18,6 +18,8 @@ from app.schema.view import GraphQLView
 from app.settings import Settings
 from app.web import email_confirm
 from app.web.guards import BodySizeLimit, GraphQLRequestGuard, SecurityHeaders, normalize_origin
+from app.web.metrics import Metrics
+from app.web.metrics import routes as health_and_metrics
 from app.web.request_log import RequestLog
 
 
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
     settings = settings or Settings.from_env()
     deps = Deps.build(settings, clock)
     graphql = GraphQLView(build_schema(settings), deps)
+    metrics = Metrics(settings.metrics_multiprocess_dir or None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -41,20 +44,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
 
     email_confirm.redact_tokens_in_access_log()
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), *email_confirm.routes(deps)],
-        middleware=middleware(settings),
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), *email_confirm.routes(deps),
+                *health_and_metrics(metrics, deps)],
+        middleware=middleware(settings, metrics),
         lifespan=lifespan,
     )
     app.state.deps = deps
     return app
 
 
-def middleware(settings: Settings) -> list[Middleware]:
+def middleware(settings: Settings, metrics: Metrics | None = None) -> list[Middleware]:
     """The HTTP protections every route gets, outermost first (see `app.web`)."""
     stack = [
         # Outermost, so that even the 500 of a crash carries the headers.
         Middleware(SecurityHeaders, production=settings.production),
-        Middleware(RequestLog),
+        Middleware(RequestLog, on_request=metrics.observe if metrics else None),
     ]
     origins = [o for o in (normalize_origin(v) for v in settings.allowed_origins) if o]
     if origins:

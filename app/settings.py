@@ -113,6 +113,9 @@ class Settings:
     max_tokens: int = 1000
     max_body_bytes: int = 65536
     log_level: str = "INFO"
+    # Where uvicorn's processes share their metrics (prometheus-client's multiprocess mode);
+    # `library serve` sets it. Empty: each process counts for itself (tests, one process).
+    metrics_multiprocess_dir: str = ""
 
     @property
     def production(self) -> bool:
@@ -251,6 +254,7 @@ class Settings:
             max_tokens=_int("MAX_TOKENS", defaults.max_tokens),
             max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             log_level=env.get("LOG_LEVEL", defaults.log_level).upper(),
+            metrics_multiprocess_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         )
 
 

@@ -150,3 +150,20 @@ async def test_queue_stays_whole_when_copies_come_back_while_holds_are_cancelled
         places += [e["node"]["queuePosition"] for e in data["viewer"]["holds"]["edges"] if e["node"]["status"] == "WAITING"]
     assert sorted(places) == list(range(1, len(line) + 1))
     assert len(ready) + len(line) == await Hold.filter(title_id=title.id, status__in=ACTIVE_HOLD_STATUSES).count()
+
+
+async def test_metrics_add_up_the_requests_of_every_server_process(server):
+    """prometheus-client's multiprocess mode: whichever process answers /metrics counts them all."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def ping() -> None:
+        async with httpx.AsyncClient(base_url=server) as http:  # a connection of its own
+            assert (await http.post("/graphql", json={"query": "query Ping { __typename }"})).status_code == 200
+
+    await asyncio.gather(*(ping() for _ in range(24)))
+    for _ in range(4):
+        async with httpx.AsyncClient(base_url=server) as http:
+            text = (await http.get("/metrics")).text
+        (pings,) = [s.value for f in text_string_to_metric_families(text) for s in f.samples
+                    if s.name == "library_requests_total" and s.labels.get("operation") == "Ping"]
+        assert pings == 24

@@ -14,6 +14,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from app.domain.errors import DomainError, ErrorCode, Failure
 from app.domain.messages import message_for
+from app.web.request_log import annotate_list
 
 ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why an operation was refused.")
 
@@ -51,6 +52,9 @@ def handle_user_errors(payload: type[P]) -> Callable[[Callable[..., Awaitable[P]
             try:
                 return await resolver(*args, **kwargs)
             except DomainError as error:
+                if (info := kwargs.get("info")) is not None:
+                    # Codes only (the service's own names): the log line and the metrics count them.
+                    annotate_list(info.context.request.state, "user_errors", [f.code.value for f in error.failures])
                 return payload(errors=[UserError.from_failure(f) for f in error.failures])
 
         return wrapper

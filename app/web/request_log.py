@@ -1,7 +1,7 @@
 """Privacy-safe structured logs: one JSON line per request, and one per unexpected error.
 
 A line carries what an operator needs (request id, method, route, status, duration, GraphQL
-operation name and type, root fields, error counts) and nothing a patron would mind: no query
+operation name and type, root fields, error counts, the codes of refusals in payloads) and nothing a patron would mind: no query
 text (it may hold inline literals), no variables, no headers, no query strings (e-mail links
 carry tokens), no client address, no ids. The GraphQL layer adds its fields through
 `annotate(...)`; the request id is also sent back in `X-Request-ID` and in masked errors.
@@ -13,7 +13,7 @@ import logging
 import time
 import traceback
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 from starlette.datastructures import MutableHeaders
@@ -42,6 +42,13 @@ def annotate(state: Any, **fields: Any) -> None:
     log = state.get("log") if isinstance(state, dict) else getattr(state, "log", None)
     if isinstance(log, dict):
         log.update(fields)
+
+
+def annotate_list(state: Any, name: str, values: list[Any]) -> None:
+    """Extend a list field of this request's log line (several mutations in one operation)."""
+    log = state.get("log") if isinstance(state, dict) else getattr(state, "log", None)
+    if isinstance(log, dict) and values:
+        log.setdefault(name, []).extend(values)
 
 
 def log_unexpected(request_id: str | None, error: BaseException, **fields: Any) -> None:
@@ -91,8 +98,10 @@ class RequestLog:
     GraphQL-shaped 500 carrying the request id, so no stack trace reaches the client.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_request: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.app = app
+        # Told every finished request's line (the metrics count from it).
+        self.on_request = on_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,7 +133,7 @@ class RequestLog:
                 ]})
                 await send_with_id({"type": "http.response.body", "body": body})
         finally:
-            logger.info("request", extra={"json_fields": {
+            line = {
                 "request_id": rid,
                 "method": scope.get("method"),
                 # The route's template, never the raw path or its query string.
@@ -132,7 +141,10 @@ class RequestLog:
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 **fields,
-            }})
+            }
+            logger.info("request", extra={"json_fields": line})
+            if self.on_request is not None:
+                self.on_request(line)
 
 
 class JsonFormatter(logging.Formatter):
