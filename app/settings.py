@@ -18,12 +18,17 @@ from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from app.clock import Clock, offset_days
+from app.models.enums import MaterialType
 
 DEFAULT_DATABASE_URL = "sqlite://data/library.sqlite3"
 
 
 class SettingsError(RuntimeError):
     """A setting from the environment that cannot be used; the message names it."""
+
+
+# 「予約できる資料　…貸出中の図書・雑誌」「現在借りている図書・雑誌の延長」: 絵本 are 図書.
+WEB_MATERIALS = (MaterialType.BOOK, MaterialType.MAGAZINE, MaterialType.PICTURE_BOOK)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,9 @@ class Policy:
     pickup_days: int = 7
     reminder_days_before_due: int = 2
     hold_cart_limit: int = 30
+    # What a patron may hold and renew on the web; staff at the counter are not limited by it.
+    web_hold_materials: tuple[MaterialType, ...] = WEB_MATERIALS
+    web_renewal_materials: tuple[MaterialType, ...] = WEB_MATERIALS
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,8 @@ class Settings:
             pickup_days=_int("PICKUP_DAYS", Policy.pickup_days),
             reminder_days_before_due=_int("REMINDER_DAYS", Policy.reminder_days_before_due),
             hold_cart_limit=_int("HOLD_CART_LIMIT", Policy.hold_cart_limit),
+            web_hold_materials=_materials(env, "WEB_HOLD_MATERIALS"),
+            web_renewal_materials=_materials(env, "WEB_RENEWAL_MATERIALS"),
         )
         origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
         if "*" in origins:
@@ -256,6 +266,19 @@ class Settings:
             log_level=env.get("LOG_LEVEL", defaults.log_level).upper(),
             metrics_multiprocess_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         )
+
+
+def _materials(env: Mapping[str, str], name: str) -> tuple[MaterialType, ...]:
+    """A comma-separated list of material types (book, magazine, picture_book, kamishibai, cd,
+    dvd, other); the guide's 図書・雑誌 when unset."""
+    raw = env.get(name)
+    if raw is None:
+        return WEB_MATERIALS
+    try:
+        return tuple(MaterialType(v.strip()) for v in raw.split(",") if v.strip())
+    except ValueError:
+        known = ", ".join(m.value for m in MaterialType)
+        raise SettingsError(f"{name} lists material types ({known}); got {raw!r}") from None
 
 
 def _development_secret(path: Path = Path("data/.secret_key")) -> str:

@@ -59,8 +59,9 @@ async def test_cannot_web_hold_a_title_the_library_does_not_own(client, deps):
     await make_item(deps, withdrawn, status=ItemStatus.WITHDRAWN)
     await client.login(hanako.card_number, DEFAULT_PASSWORD)
 
-    for title in (unowned, reference_only, withdrawn):
+    for title in (unowned, withdrawn):
         assert codes(await _place(client, title.id)) == ["TITLE_NOT_OWNED"]
+    assert codes(await _place(client, reference_only.id)) == ["TITLE_REFERENCE_ONLY"]
     assert codes(await _place(client, withdrawn.id + 100)) == ["NOT_FOUND"]
     assert codes(await client.mutate("placeHold", {"titleId": "bogus"})) == ["NOT_FOUND"]
 

@@ -50,15 +50,24 @@ class Availability:
     available: int = 0
     on_loan: int = 0
     holds_waiting: int = 0
+    # Copies for use in the library only (禁帯出), not missing or withdrawn.
+    reference_copies: int = 0
+    material_type: MaterialType | None = None
 
     @property
     def owned(self) -> bool:
-        return self.copies > 0
+        """所蔵: the library has a copy, loanable or for use in the library only."""
+        return self.copies + self.reference_copies > 0
+
+    @property
+    def reference_only(self) -> bool:
+        """Owned, but every copy is for use in the library only (禁帯出): nothing to hold."""
+        return self.copies == 0 and self.reference_copies > 0
 
     @property
     def all_copies_out(self) -> bool:
         """Every loanable copy is checked out or otherwise off the shelf: a web hold is allowed."""
-        return self.owned and self.available == 0
+        return self.copies > 0 and self.available == 0
 
 
 def holds_waiting_sql(title_id: str) -> str:
@@ -72,13 +81,14 @@ def _availability_columns(sql: _Sql, title_id: str) -> str:
     """SQL columns copies, available, on_loan and holds_waiting of the title `title_id`: the
     one definition of 貸出状況 (index lookups on items (title_id, status) and holds)."""
 
-    def copies(condition: str) -> str:
+    def copies(condition: str, loanable: bool = True) -> str:
         return (f"(SELECT count(*) FROM items i WHERE i.title_id = {title_id} "
-                f"AND i.loanable = {sql.param(True)} AND i.status {condition})")
+                f"AND i.loanable = {sql.param(loanable)} AND i.status {condition})")
 
     gone = ", ".join(sql.param(s.value) for s in _GONE)
     return (
         f"{copies(f'NOT IN ({gone})')} AS copies, "
+        f"{copies(f'NOT IN ({gone})', loanable=False)} AS reference_copies, "
         f"{copies('= ' + sql.param(ItemStatus.AVAILABLE.value))} AS available, "
         f"{copies('= ' + sql.param(ItemStatus.ON_LOAN.value))} AS on_loan, "
         f"{holds_waiting_sql(title_id)} AS holds_waiting"
@@ -86,7 +96,8 @@ def _availability_columns(sql: _Sql, title_id: str) -> str:
 
 
 def _availability_of(row: dict) -> Availability:
-    return Availability(int(row["copies"]), int(row["available"]), int(row["on_loan"]), int(row["holds_waiting"]))
+    return Availability(int(row["copies"]), int(row["available"]), int(row["on_loan"]), int(row["holds_waiting"]),
+                        int(row["reference_copies"]), MaterialType(row["material_type"]))
 
 
 async def availability(title_ids: Iterable[int]) -> dict[int, Availability]:
@@ -98,7 +109,8 @@ async def availability(title_ids: Iterable[int]) -> dict[int, Availability]:
     sql = _Sql(db.is_postgres(conn))
     columns = _availability_columns(sql, "t.id")
     listed = ", ".join(sql.param(i) for i in ids)
-    rows = await conn.execute_query_dict(f"SELECT t.id, {columns} FROM titles t WHERE t.id IN ({listed})", sql.params)
+    rows = await conn.execute_query_dict(f"SELECT t.id, t.material_type, {columns} FROM titles t WHERE t.id IN ({listed})",
+                                         sql.params)
     found = {row["id"]: _availability_of(row) for row in rows}
     return {i: found.get(i, Availability()) for i in ids}
 
@@ -138,6 +150,8 @@ class CatalogFilter:
     material_types: tuple[MaterialType, ...] = ()
     available_now: bool = False
     holdable: bool = False
+    # With `holdable`: the material types the library takes web holds on (policy).
+    web_hold_materials: tuple[MaterialType, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +232,9 @@ def _filter_conditions(sql: _Sql, flt: CatalogFilter, title_id: str) -> list[str
         conditions.append(f"{title_id} IN (SELECT o.title_id FROM items o WHERE o.loanable = {loanable} "
                           f"AND o.status IN ({out}))")
         conditions.append("NOT " + copies(False, ItemStatus.AVAILABLE))
+        if flt.web_hold_materials:
+            types = ", ".join(sql.param(m.value) for m in flt.web_hold_materials)
+            conditions.append(f"t.material_type IN ({types})")
     return conditions
 
 
@@ -252,7 +269,8 @@ def _sqlite_search(terms: list[str], flt: CatalogFilter) -> _Query:
     where = [f"f.{table} MATCH {sql.param(match)}"]
     where += [f"instr(t.search_text, {sql.param(t)}) > 0" for t in short_terms]
     where += _filter_conditions(sql, flt, "f.rowid")
-    join = " JOIN titles t ON t.id = f.rowid" if short_terms or flt.material_types else ""
+    needs_title = short_terms or flt.material_types or (flt.holdable and flt.web_hold_materials)
+    join = " JOIN titles t ON t.id = f.rowid" if needs_title else ""
     return _Query(sql, f"FROM {table} f{join} WHERE {' AND '.join(where)}", "f.rowid DESC", "f.rowid")
 
 

@@ -27,6 +27,7 @@ from app.domain.accounts import parse_card_number
 from app.domain.catalog import Availability
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode, Failure, Validator
+from app.domain.messages import MATERIAL_NAMES
 from app.domain.normalize import nfkc
 from app.models import Hold, HoldCartEntry, Item, Loan, Patron, Staff, Title
 from app.models.enums import (
@@ -35,6 +36,7 @@ from app.models.enums import (
     HoldSource,
     HoldStatus,
     ItemStatus,
+    MaterialType,
     NoticeKind,
 )
 from app.settings import Policy
@@ -72,11 +74,16 @@ def is_overdue(loan: Loan | CurrentLoan, today: date) -> bool:
 # --- renewals (延長) -----------------------------------------------------------------------
 
 
-def renewal_blocks(loan: Loan | CurrentLoan, today: date, policy: Policy, holds_waiting: int) -> list[Failure]:
-    """Why this loan cannot be renewed today; empty when it can (renewability and renewLoan)."""
+def renewal_blocks(loan: Loan | CurrentLoan, today: date, policy: Policy, holds_waiting: int,
+                   material: MaterialType | None) -> list[Failure]:
+    """Why this loan cannot be renewed on the web today; empty when it can (renewability and
+    renewLoan). 「現在借りている図書・雑誌の延長(次の予約がなければ貸出期限内に1回のみ可)」"""
     if loan.returned_at is not None:
         return [Failure(ErrorCode.ITEM_NOT_ON_LOAN, ("loan_id",))]
     blocks = []
+    if material is not None and material not in policy.web_renewal_materials:
+        blocks.append(Failure(ErrorCode.MATERIAL_NOT_RENEWABLE_ON_WEB, ("loan_id",),
+                              {"material": MATERIAL_NAMES[material]}))
     if is_overdue(loan, today):
         blocks.append(Failure(ErrorCode.LOAN_OVERDUE, ("loan_id",)))
     if loan.renewal_count >= policy.renewal_limit:
@@ -95,7 +102,7 @@ async def renew_loan(deps: Deps, patron: Patron, loan_id: int | None) -> Loan:
         if loan is None:
             raise DomainError(ErrorCode.NOT_FOUND, "loan_id")
         queue = (await catalog.availability([loan.title_id]))[loan.title_id]
-        blocks = renewal_blocks(loan, today, deps.settings.policy, queue.holds_waiting)
+        blocks = renewal_blocks(loan, today, deps.settings.policy, queue.holds_waiting, queue.material_type)
         if blocks:
             raise DomainError(failures=blocks)
         # A renewal never shortens a loan (e.g. renewed on the day it was lent).
@@ -147,26 +154,41 @@ def hold_blocks(state: HolderState, title_id: int, availability: Availability, s
                 policy: Policy) -> list[Failure]:
     """Why this patron cannot place this hold now; empty when they can (placeHold, cart, counter).
 
-    Web holds need a contact address (連絡方法はメールのみ). The library must own the title
-    (interlibrary loans and purchase requests excepted) and every copy must be out: a copy on
-    the shelf is borrowed in person. Every source counts toward the limit.
+    Web holds need a contact address (連絡方法はメールのみ) and a material type the library
+    takes web holds on (図書・雑誌 by default); staff at the counter are not limited by either.
+    The library must own a loanable copy (interlibrary loans and purchase requests excepted;
+    a title kept for use in the library only, 禁帯出, has its own reason) and every copy must be
+    out: a copy on the shelf is borrowed in person. Every source counts toward the limit.
     """
     blocks = []
     field_ = ("title_id",)
-    if source is HoldSource.WEB and not state.contact_email:
+    web = source is HoldSource.WEB
+    if web and not state.contact_email:
         blocks.append(Failure(ErrorCode.NO_CONTACT_EMAIL))
+    if web and availability.material_type not in (None, *policy.web_hold_materials):
+        blocks.append(Failure(ErrorCode.MATERIAL_NOT_HOLDABLE_ON_WEB, field_,
+                              {"material": MATERIAL_NAMES[availability.material_type]}))
     if title_id in state.held_title_ids:
         blocks.append(Failure(ErrorCode.ALREADY_HELD, field_))
     elif title_id in state.loaned_title_ids:
         blocks.append(Failure(ErrorCode.ALREADY_ON_LOAN, field_))
+    elif source in _UNOWNED_ALLOWED and availability.copies == 0:
+        pass  # another library's copy, or a new one bought for the patron
+    elif availability.reference_only:
+        blocks.append(Failure(ErrorCode.TITLE_REFERENCE_ONLY, field_))
     elif not availability.owned:
-        if source not in _UNOWNED_ALLOWED:
-            blocks.append(Failure(ErrorCode.TITLE_NOT_OWNED, field_))
+        blocks.append(Failure(ErrorCode.TITLE_NOT_OWNED, field_))
     elif not availability.all_copies_out:
         blocks.append(Failure(ErrorCode.TITLE_AVAILABLE_ON_SHELF, field_))
     if state.active_holds >= policy.hold_limit:
         blocks.append(Failure(ErrorCode.HOLD_LIMIT_REACHED, field_, {"limit": policy.hold_limit}))
     return blocks
+
+
+def holdable_on_web(availability: Availability, policy: Policy) -> bool:
+    """`Title.holdable`: a Web予約 is possible for someone (a material type taken on the web,
+    every loanable copy out); the patron's own limits are checked by `hold_blocks`."""
+    return availability.all_copies_out and availability.material_type in policy.web_hold_materials
 
 
 @dataclass

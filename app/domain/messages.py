@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.errors import ErrorCode, Failure
+from app.models.enums import MaterialType
 
 MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_INPUT: "入力内容に誤りがあります。",
@@ -32,6 +33,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.HOLD_LIMIT_REACHED: "予約できるのは図書・雑誌あわせて{limit}冊までです。",
     ErrorCode.TITLE_AVAILABLE_ON_SHELF: "この資料は貸出可能です。予約せずに図書館でお借りください。",
     ErrorCode.TITLE_NOT_OWNED: "この資料は図書館が所蔵していないため、Web予約できません。",
+    ErrorCode.TITLE_REFERENCE_ONLY: "この資料は館内でご利用いただく資料（禁帯出）のため、予約できません。",
+    ErrorCode.MATERIAL_NOT_HOLDABLE_ON_WEB: "{material}はWebでは予約できません。図書館カウンターでお申し込みください。",
+    ErrorCode.MATERIAL_NOT_RENEWABLE_ON_WEB: "{material}はWebでは延長できません。図書館カウンターでお申し出ください。",
     ErrorCode.ALREADY_HELD: "この資料はすでに予約しています。",
     ErrorCode.ALREADY_ON_LOAN: "この資料は現在お借りになっています。",
     ErrorCode.NO_CONTACT_EMAIL: "予約のご連絡はメールのみです。先にメールアドレスを登録してください。",
@@ -65,6 +69,14 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_PERIOD: "期間の終了日は開始日以降の日付で、開始日から{years}年以内にしてください。",
     ErrorCode.INVALID_TIME: "時刻は「10:30」のように24時間制で入力してください。",
     ErrorCode.TEXT_TOO_LONG: "{max}文字以内で入力してください。",
+}
+
+
+# Material types as the library names them, for messages (資料種別).
+MATERIAL_NAMES: dict[MaterialType, str] = {
+    MaterialType.BOOK: "図書", MaterialType.MAGAZINE: "雑誌", MaterialType.PICTURE_BOOK: "絵本",
+    MaterialType.KAMISHIBAI: "紙芝居", MaterialType.CD: "CD", MaterialType.DVD: "DVD",
+    MaterialType.OTHER: "この種類の資料",
 }
 
 

@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 
-from app.domain import catalog
+from app.domain import catalog, circulation
 from app.domain.catalog import CatalogFilter, TitlePage
 from app.models import Favorite as FavoriteModel
 from app.models import Item as ItemModel
@@ -19,6 +19,7 @@ from app.models.enums import ItemStatus, MaterialType
 from app.schema import loaders
 from app.schema.base import Connection, Page, load_nodes
 from app.schema.context import Context
+from app.settings import Policy
 
 MaterialTypeEnum = strawberry.enum(MaterialType, name="MaterialType", description="資料種別")
 ItemStatusEnum = strawberry.enum(ItemStatus, name="ItemStatus", description="Where a copy is now.")
@@ -88,16 +89,25 @@ class Title(relay.Node):
     def availability(self, info: Info[Context, None]) -> Availability:
         return loaders.then(self._availability(info), Availability.from_domain)  # type: ignore[return-value]
 
-    @strawberry.field(description="The library owns at least one copy that can be lent.")
+    @strawberry.field(description="所蔵: the library owns a copy (one that can be lent, or one for use in the "
+                      "library only, 禁帯出), not counting missing or withdrawn copies.")
     def owned(self, info: Info[Context, None]) -> bool:
         return loaders.then(self._availability(info), lambda a: a.owned)  # type: ignore[return-value]
 
+    @strawberry.field(description="Every copy the library owns is for use in the library only (禁帯出): "
+                      "the title can be read there, never lent or held.")
+    def reference_only(self, info: Info[Context, None]) -> bool:
+        return loaders.then(self._availability(info), lambda a: a.reference_only)  # type: ignore[return-value]
+
     @strawberry.field(
-        description="A Web予約 can be placed on the title: the library owns it and every copy is out. "
+        description="A Web予約 can be placed on the title: a material type the library takes web holds on "
+        "(図書・雑誌 by default), a copy that can be lent, and every such copy out. "
         "(The patron's own limits are checked when the hold is placed.)"
     )
     def holdable(self, info: Info[Context, None]) -> bool:
-        return loaders.then(self._availability(info), lambda a: a.all_copies_out)  # type: ignore[return-value]
+        policy = info.context.settings.policy
+        return loaders.then(self._availability(info),  # type: ignore[return-value]
+                            lambda a: circulation.holdable_on_web(a, policy))
 
     @strawberry.field(description="The logged-in patron has the title in お気に入り (false for guests and staff).")
     async def is_favorite(self, info: Info[Context, None]) -> bool:
@@ -150,14 +160,16 @@ class CatalogFilterInput:
         default=None, description="Only these material types (資料種別).")
     available_now: bool = strawberry.field(default=False, description="Only titles with a copy on the shelf now.")
     holdable: bool = strawberry.field(
-        default=False, description="Only titles a Web予約 can be placed on (owned, every copy out).")
+        default=False, description="Only titles a Web予約 can be placed on (as `Title.holdable`: a material type "
+        "taken on the web, every loanable copy out).")
 
-    def to_domain(self) -> CatalogFilter:
-        return CatalogFilter(tuple(self.material_types or ()), self.available_now, self.holdable)
+    def to_domain(self, policy: Policy) -> CatalogFilter:
+        return CatalogFilter(tuple(self.material_types or ()), self.available_now, self.holdable,
+                             web_hold_materials=policy.web_hold_materials)
 
 
-def _filter(value: CatalogFilterInput | None) -> CatalogFilter:
-    return value.to_domain() if value else CatalogFilter()
+def _filter(value: CatalogFilterInput | None, policy: Policy) -> CatalogFilter:
+    return value.to_domain(policy) if value else CatalogFilter()
 
 
 def title_connection(info: Info[Context, None], page: Page, result: TitlePage) -> Connection[Title]:
@@ -186,7 +198,8 @@ class CatalogQuery:
         if len(keyword) > catalog.MAX_QUERY_LENGTH:
             raise GraphQLError(f"Argument 'keyword' is longer than {catalog.MAX_QUERY_LENGTH} characters.")
         page = Page(first, after, info.context.settings.max_page_size)
-        result = await catalog.search(keyword, _filter(filter), offset=page.offset, limit=page.limit)
+        flt = _filter(filter, info.context.settings.policy)
+        result = await catalog.search(keyword, flt, offset=page.offset, limit=page.limit)
         return title_connection(info, page, result)
 
     @strawberry.field(description="新着資料: titles received in the last `NEW_ARRIVAL_DAYS` days, newest first.")
@@ -196,7 +209,8 @@ class CatalogQuery:
     ) -> Connection[Title]:
         ctx = info.context
         page = Page(first, after, ctx.settings.max_page_size)
-        result = await catalog.new_arrivals(ctx.deps.today(), ctx.settings.new_arrival_days, _filter(filter),
+        flt = _filter(filter, ctx.settings.policy)
+        result = await catalog.new_arrivals(ctx.deps.today(), ctx.settings.new_arrival_days, flt,
                                             offset=page.offset, limit=page.limit)
         return title_connection(info, page, result)
 

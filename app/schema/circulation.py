@@ -22,7 +22,7 @@ from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Item as ItemModel
 from app.models import Loan as LoanModel
 from app.models import Patron as PatronModel
-from app.models.enums import CancelReason, HoldSource, HoldStatus
+from app.models.enums import CancelReason, HoldSource, HoldStatus, MaterialType
 from app.schema import loaders
 from app.schema.base import Connection, Page, connection_of, decode_global_id, encode_global_id, load_nodes
 from app.schema.catalog import Item, Title
@@ -157,15 +157,16 @@ class Loan(relay.Node):
     def renewability(self, info: Info[Context, None]) -> Renewability:
         ctx = info.context
 
-        def decide(holds_waiting: int) -> Renewability:
-            blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, holds_waiting)
+        def decide(holds_waiting: int, material: MaterialType | None) -> Renewability:
+            blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, holds_waiting,
+                                                material)
             reasons, messages = _reasons(blocks)
             return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
 
         if isinstance(self.model, circulation.CurrentLoan):
-            return decide(self.model.holds_waiting)
+            return decide(self.model.holds_waiting, self.model.title.material_type)
         return loaders.then(loaders.availability(ctx).load(self.model.title_id),  # type: ignore[return-value]
-                            lambda queue: decide(queue.holds_waiting))
+                            lambda queue: decide(queue.holds_waiting, queue.material_type))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
