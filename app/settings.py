@@ -130,6 +130,11 @@ class Settings:
         return self.app_env == "production"
 
     @property
+    def mail_domain(self) -> str:
+        """The domain of MAIL_FROM: what patrons allow (ドメイン指定受信), and Message-IDs' right side."""
+        return self.mail_from.rpartition("@")[2].lower()
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -256,6 +256,21 @@ async def _cancel_pending_confirmations(patron_id: int, now: datetime) -> None:
     ).delete()
 
 
+async def pending_address(deps: Deps, patron_id: int) -> PendingChange | None:
+    """The address waiting for confirmation and when its link expires; None once it has expired
+    (or was used or replaced), so an address is never shown as pending forever."""
+    token = await OneTimeToken.filter(
+        patron_id=patron_id, purpose=TokenPurpose.EMAIL_CONFIRMATION, used_at=None, revoked_at=None,
+        expires_at__gt=deps.now(),
+    ).order_by("-created_at").first()
+    return PendingChange(address=token.payload["email"], expires_at=token.expires_at) if token else None
+
+
+def reachable(patron: Patron) -> bool:
+    """Notices can reach the patron: a contact address (連絡方法はメールのみ; web holds need it)."""
+    return bool(patron.contact_email)
+
+
 def _usable(token: OneTimeToken | None, now: datetime) -> OneTimeToken:
     """The token if it can still confirm; otherwise the failure the patron sees."""
     if token is None or token.used_at is not None or token.revoked_at is not None:

@@ -118,7 +118,7 @@ def process_holder() -> str:
 def message_id(notice: Notice, settings: Settings) -> str:
     """The Message-ID of a notice: the same on every attempt, so a resend is recognisable."""
     event = hashlib.sha256(notice.dedupe_key.encode()).hexdigest()[:16]
-    return f"<notice.{notice.id}.{event}@{settings.mail_from.rpartition('@')[2]}>"
+    return f"<notice.{notice.id}.{event}@{settings.mail_domain}>"
 
 
 @dataclass(frozen=True)

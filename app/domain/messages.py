@@ -88,6 +88,16 @@ EMAIL_REMOVED_WARNING = (
 EMAIL_REMOVED_HOLDS_WARNING = (
     "現在の予約{count}件についても、図書館からのご連絡がメールで届かなくなります。"
 )
+# 新規パスワード登録 (3) 登録完了: the guide's next step, for a patron without a contact address.
+REGISTER_EMAIL_NEXT_STEP = (
+    "パスワードの登録が完了しました。マイページの「利用者情報変更」から、Eメールアドレスを登録してください。"
+    "予約のご連絡はメールのみのため、メールアドレスの登録が済むまでWeb予約はできません。"
+)
+# For the desk: a hold placed for a patron whom no notice can reach (窓口で予約された場合も、メール連絡となります).
+COUNTER_HOLD_NO_CONTACT_WARNING = (
+    "この利用者はメールアドレスが登録されていないため、予約受付・貸出準備完了のメールが届きません。"
+    "連絡方法をご案内のうえ、マイページでのメールアドレス登録をおすすめください。"
+)
 
 
 def message_for(failure: Failure) -> str:

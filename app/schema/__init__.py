@@ -21,7 +21,7 @@ from app.schema.catalog import CatalogQuery, Item, Title
 from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
 from app.schema.circulation import CirculationMutation
 from app.schema.documents import DocumentCache
-from app.schema.email import EmailMutation
+from app.schema.email import EmailMutation, EmailQuery
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.schema.security import security_extensions
 from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
@@ -41,7 +41,7 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery, EmailQuery))
 Mutation = merge_types(
     "Mutation",
     (AccountsMutation, CirculationMutation, ShelvesMutation, CalendarMutation, EmailMutation, NoticesMutation),

@@ -9,8 +9,9 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from app.domain import accounts, sessions
+from app.domain import accounts, email_addresses, sessions
 from app.domain.accounts import LoggedIn
+from app.domain.messages import REGISTER_EMAIL_NEXT_STEP
 from app.models import Patron as PatronModel
 from app.models import Staff as StaffModel
 from app.models.enums import StaffRole
@@ -36,9 +37,22 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, relay.Node):
     name_kana: str = strawberry.field(description="Name in full-width katakana, as registered.")
     email: str | None = strawberry.field(description="Registered, confirmed e-mail address.")
     contact_email: str | None = strawberry.field(description="Address that notices go to.")
-    pending_email: str | None = strawberry.field(
-        description="New address waiting for confirmation through the link sent to it."
-    )
+
+    @strawberry.field(description="New address waiting for confirmation through the link sent to it; null "
+                      "once that link has expired (the patron must ask again), been used or been replaced.")
+    async def pending_email(self, info: Info[Context, None]) -> str | None:
+        pending = await email_addresses.pending_address(info.context.deps, self.id)
+        return pending.address if pending else None
+
+    @strawberry.field(description="When the link for `pendingEmail` expires (null when nothing is pending).")
+    async def pending_email_expires_at(self, info: Info[Context, None]) -> datetime | None:
+        pending = await email_addresses.pending_address(info.context.deps, self.id)
+        return pending.expires_at if pending else None
+
+    @strawberry.field(description="False while no notice can reach the patron (no contact e-mail): web holds "
+                      "are not possible yet (予約のご連絡はメールのみ).")
+    def contactable(self) -> bool:
+        return email_addresses.reachable(self.model)
     reading_history_enabled: bool = strawberry.field(
         description="True once the patron has opted in to keeping a loan history (借りた本の履歴)."
     )
@@ -49,7 +63,7 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, relay.Node):
     def from_model(cls, m: PatronModel) -> Patron:
         return cls(
             id=m.id, card_number=m.card_number, name_kana=m.name_kana, email=m.email,
-            contact_email=m.contact_email, pending_email=m.pending_email,
+            contact_email=m.contact_email,
             reading_history_enabled=m.reading_history_enabled_at is not None,
             notification_settings=NotificationSettings(due_date_reminder=m.notify_due_reminder),
             model=m,
@@ -141,6 +155,9 @@ class RegisterPasswordInput:
 class RegisterPasswordPayload(Payload):
     patron: Patron | None = None
     token: str | None = None
+    next_step: str | None = strawberry.field(
+        default=None, description="What the patron should do next, in Japanese, for the 登録完了 screen: register "
+        "an e-mail address when none can reach them (web holds need one). Null when nothing is needed.")
 
 
 @strawberry.input
@@ -258,7 +275,8 @@ class AccountsMutation:
             ctx.deps, input.ticket, input.password, input.password_confirmation
         )
         token = _deliver_token(ctx, result, input.issue_token)
-        return RegisterPasswordPayload(patron=Patron.from_model(result.patron), token=token)
+        next_step = None if email_addresses.reachable(result.patron) else REGISTER_EMAIL_NEXT_STEP
+        return RegisterPasswordPayload(patron=Patron.from_model(result.patron), token=token, next_step=next_step)
 
     @strawberry.mutation(description="パスワード変更: current password, new twice. Other sessions end.")
     @handle_user_errors(ChangePasswordPayload)

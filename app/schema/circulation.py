@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from app.domain import circulation
 from app.domain.errors import ErrorCode, Failure
-from app.domain.messages import message_for
+from app.domain.messages import COUNTER_HOLD_NO_CONTACT_WARNING, message_for
 from app.models import Hold as HoldModel
 from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Item as ItemModel
@@ -414,6 +414,9 @@ class PlaceHoldForPatronInput:
 @strawberry.type
 class PlaceHoldForPatronPayload(Payload):
     hold: Hold | None = None
+    warning: str | None = strawberry.field(
+        default=None, description="For the desk, in Japanese, when no notice can reach the patron (no contact "
+        "e-mail: 予約受付 and 貸出準備完了 will not arrive). Null when the patron can be told by e-mail.")
 
 
 @strawberry.input
@@ -526,7 +529,9 @@ class CirculationMutation:
         hold = await circulation.place_hold_for_patron(
             ctx.deps, staff, input.card_number, decode_global_id(input.title_id, "Title"), input.source
         )
-        return PlaceHoldForPatronPayload(hold=Hold.from_model(hold, ctx))
+        # 「窓口で予約された場合も、メール連絡となります」: the desk must know when it cannot be.
+        warning = None if hold.contact_email else COUNTER_HOLD_NO_CONTACT_WARNING
+        return PlaceHoldForPatronPayload(hold=Hold.from_model(hold, ctx), warning=warning)
 
     @strawberry.mutation(description="Cancel any active hold (staff), e.g. on the patron's request at the counter.")
     @handle_user_errors(CancelHoldForPatronPayload)

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from app.domain import email_addresses, notices
+from app.domain import delivery_advice, email_addresses, notices
 from app.domain.messages import EMAIL_REMOVED_HOLDS_WARNING, EMAIL_REMOVED_WARNING
 from app.schema.accounts import Patron
 from app.schema.context import Context
@@ -110,3 +110,35 @@ class EmailMutation:
         patron = await info.context.require_patron()
         updated = await notices.update_settings(info.context.deps, patron.id, due_date_reminder=input.due_date_reminder)
         return UpdateNotificationSettingsPayload(patron=Patron.from_model(updated))
+
+
+@strawberry.type(description="「図書館からのEメールが受信できない方へ」: what a patron can check when the library's "
+                 "mail does not arrive. Show it next to the e-mail form and on the hold screens.")
+class EmailDeliveryAdvice:
+    title: str = strawberry.field(description="The guide's heading, 図書館からのEメールが受信できない方へ.")
+    sender_address: str = strawberry.field(
+        description="The library's sender address (送信専用) to allow: アドレス指定受信.")
+    sender_domain: str = strawberry.field(description="Its domain, to allow instead: ドメイン指定受信.")
+    common_mistakes: list[str] = strawberry.field(description="よくある入力ミス例 (typing mistakes to look for).")
+    filter_settings: list[str] = strawberry.field(
+        description="Spam-filter settings that block the mail (受信拒否・指定受信・なりすまし規制).")
+    allow_sender: str = strawberry.field(description="What to do: allow the sender address or domain.")
+    also_try: str = strawberry.field(description="When it stopped arriving for no known reason; where to find help.")
+    undeliverable_addresses: list[str] = strawberry.field(
+        description="Kinds of address the library's mail may not reach (the service refuses them).")
+    check_my_page: str = strawberry.field(description="お願い: mail may not arrive; check マイページ regularly.")
+
+
+@strawberry.type
+class EmailQuery:
+    @strawberry.field(description="Advice for patrons whose mail from the library does not arrive, with the "
+                      "library's sender address and domain (public).")
+    def email_delivery_advice(self, info: Info[Context, None]) -> EmailDeliveryAdvice:
+        sender = delivery_advice.delivery_advice(info.context.settings)
+        return EmailDeliveryAdvice(
+            title=delivery_advice.TITLE, sender_address=sender.sender_address, sender_domain=sender.sender_domain,
+            common_mistakes=list(delivery_advice.COMMON_MISTAKES), filter_settings=list(delivery_advice.FILTER_SETTINGS),
+            allow_sender=delivery_advice.ALLOW_SENDER, also_try=delivery_advice.ALSO_TRY,
+            undeliverable_addresses=list(delivery_advice.UNDELIVERABLE_ADDRESSES),
+            check_my_page=delivery_advice.CHECK_MY_PAGE,
+        )
