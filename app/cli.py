@@ -85,6 +85,7 @@ def _metrics_directory() -> Iterator[None]:
         yield
     finally:
         if not given:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
             shutil.rmtree(path, ignore_errors=True)
 
 
