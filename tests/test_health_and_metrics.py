@@ -122,3 +122,14 @@ async def test_readyz_says_unavailable_when_the_database_cannot_be_reached(datab
     finally:
         await server.stop()
         server.cleanup()
+
+
+async def test_a_mail_server_outage_shows_in_the_metrics(client, deps, clock):
+    from app.domain import outbox
+
+    assert _value(await _metrics(client), "library_mail_server_down") == 0
+    await outbox.record_failed_round(deps, "cannot connect", put_back=0)
+    clock.advance(minutes=10)
+    metrics = await _metrics(client)
+    assert _value(metrics, "library_mail_server_down") == 1
+    assert _value(metrics, "library_mail_server_down_seconds") == 600

@@ -442,7 +442,7 @@ async def _attempt(deps: Deps, transport: SmtpTransport, notice: Notice) -> Exce
 
 async def deliver_all(deps: Deps, *, holder: str | None = None, rng: random.Random | None = None,
                       try_now: bool = False) -> DeliveryReport:
-    """Rounds until no notice is due now or the mail server is down (`library send-mail --once`)."""
+    """Rounds until no notice is due now or the mail server is down (`library send-mail`)."""
     total = DeliveryReport()
     while True:
         report = await deliver_once(deps, holder=holder, rng=rng, try_now=try_now)

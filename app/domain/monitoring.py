@@ -1,5 +1,6 @@
 """What the database says about the service's health, for `/metrics`: the outbox's backlog and
-failures, and when each daily step of the worker last ran."""
+failures, whether the mail server is down (`app.domain.outbox`), and when each daily step of
+the worker last ran."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from tortoise.functions import Count
 
+from app.domain import outbox
 from app.domain.deps import Deps
 from app.models import JobRun, Notice
 from app.models.enums import NoticeStatus
@@ -23,6 +25,7 @@ class Snapshot:
     retrying: int = 0
     oldest_due: datetime | None = None
     step_runs: dict[str, datetime] = field(default_factory=dict)
+    mail_server: outbox.OutboxStatus = field(default_factory=outbox.OutboxStatus)
 
     @property
     def oldest_due_age_seconds(self) -> float:
@@ -40,4 +43,5 @@ async def snapshot(deps: Deps) -> Snapshot:
     return Snapshot(
         now=now, notices={str(getattr(s, "value", s)): n for s, n in by_status}, due=await due.count(),
         retrying=await due.filter(attempts__gt=0).count(), oldest_due=oldest, step_runs=dict(runs),
+        mail_server=await outbox.status(),
     )

@@ -128,6 +128,12 @@ class _Snapshot:
         yield GaugeMetricFamily("library_outbox_oldest_due_age_seconds",
                                 "How long the oldest due notice has waited (0 when none is due).",
                                 value=s.oldest_due_age_seconds)
+        down = s.mail_server.down_since
+        yield GaugeMetricFamily("library_mail_server_down", "1 while the mail server cannot be used (an outage: "
+                                "the whole outbox waits), else 0.", value=1 if down else 0)
+        yield GaugeMetricFamily("library_mail_server_down_seconds", "How long the current outage has lasted "
+                                "(0 when the mail server works).",
+                                value=max((s.now - down).total_seconds(), 0.0) if down else 0.0)
         runs = GaugeMetricFamily("library_worker_step_last_run_timestamp_seconds",
                                  "When each daily step of the worker last ran (Unix time).", labels=["step"])
         for step, at in sorted(s.step_runs.items()):
