@@ -81,12 +81,20 @@ def _metrics_directory() -> Iterator[None]:
     for stale in path.glob("*.db"):
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    # uvicorn hands SIGTERM back to the process once it has shut down; end by SystemExit then,
+    # so that the directory is removed (the signal's default action would skip it).
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         yield
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if not given:
             del os.environ["PROMETHEUS_MULTIPROC_DIR"]
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
