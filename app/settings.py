@@ -108,6 +108,9 @@ class Settings:
     max_aliases: int = 15
     max_tokens: int = 1000
     max_body_bytes: int = 65536
+    # Computed cost of one operation (app/schema/cost.py), and a guest address's per minute
+    max_query_cost: int = 1000
+    guest_cost_per_minute: int = 20000
     log_level: str = "INFO"
 
     @property
@@ -235,6 +238,8 @@ class Settings:
             max_aliases=_int("MAX_ALIASES", defaults.max_aliases),
             max_tokens=_int("MAX_TOKENS", defaults.max_tokens),
             max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_query_cost=_int("MAX_QUERY_COST", defaults.max_query_cost),
+            guest_cost_per_minute=_int("GUEST_COST_PER_MINUTE", defaults.guest_cost_per_minute),
             log_level=env.get("LOG_LEVEL", defaults.log_level).upper(),
         )
 

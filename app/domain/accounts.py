@@ -19,9 +19,11 @@ from app.domain.security import new_token, token_hash
 from app.models import OneTimeToken, Patron, Session, Staff
 from app.models.enums import StaffRole, TokenPurpose
 
-_CARD_NUMBER = re.compile(r"^10\d{7}$")
-_PASSWORD = re.compile(r"^[A-Za-z0-9]{4,8}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+# Patterns guard input with `fullmatch` (a `$` would let a trailing newline through) and name
+# ASCII digits (`\d` also matches ١٢٣ and other scripts' digits).
+_CARD_NUMBER = re.compile(r"10[0-9]{7}")
+_PASSWORD = re.compile(r"[A-Za-z0-9]{4,8}")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 STAFF_PASSWORD_MIN = 10
 
 
@@ -48,7 +50,7 @@ class LoggedIn:
 def parse_card_number(raw: str, v: Validator, field: str = "card_number") -> str:
     """9 half-width digits starting with 10 (full-width digits and spaces are forgiven)."""
     card = digits_only(raw or "")
-    if not _CARD_NUMBER.match(card):
+    if not _CARD_NUMBER.fullmatch(card):
         v.add(ErrorCode.INVALID_CARD_NUMBER, field)
     return card
 
@@ -56,7 +58,7 @@ def parse_card_number(raw: str, v: Validator, field: str = "card_number") -> str
 def check_new_password(password: str, confirmation: str, v: Validator,
                        field: str = "password", confirmation_field: str = "password_confirmation") -> None:
     """4–8 half-width alphanumerics, typed twice."""
-    if not _PASSWORD.match(password or ""):
+    if not _PASSWORD.fullmatch(password or ""):
         v.add(ErrorCode.INVALID_PASSWORD, field)
     elif password != confirmation:
         v.add(ErrorCode.PASSWORD_MISMATCH, confirmation_field)
@@ -73,7 +75,7 @@ def parse_name_kana(raw: str, v: Validator, field: str = "name_kana") -> str:
 def parse_birth_date(raw: str, today: date, v: Validator, field: str = "birth_date") -> date | None:
     """YYYYMMDD (西暦), a real date, not in the future."""
     text = digits_only(raw or "")
-    if not re.fullmatch(r"\d{8}", text):
+    if not re.fullmatch(r"[0-9]{8}", text):
         v.add(ErrorCode.INVALID_BIRTH_DATE, field)
         return None
     try:
@@ -107,7 +109,7 @@ async def login(deps: Deps, card_number: str, password: str, address: str) -> Lo
     """Log a patron in with card number and password, behind the per-card and per-address throttle."""
     v = Validator()
     card = parse_card_number(card_number, v)
-    if not _PASSWORD.match(password or ""):
+    if not _PASSWORD.fullmatch(password or ""):
         v.add(ErrorCode.INVALID_PASSWORD, "password")
     v.check()
     keys = (throttle.Key(throttle.Scope.LOGIN_CARD, card), throttle.Key(throttle.Scope.LOGIN_ADDRESS, address))
@@ -245,7 +247,7 @@ async def register_patron(deps: Deps, card_number: str, name_kana: str, birth_da
 async def find_patron(card_number: str) -> Patron | None:
     """The patron with this card number (typed in any width), or None: the desk's lookup."""
     card = digits_only(card_number or "")
-    return await Patron.get_or_none(card_number=card) if _CARD_NUMBER.match(card) else None
+    return await Patron.get_or_none(card_number=card) if _CARD_NUMBER.fullmatch(card) else None
 
 
 # --- staff -------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ async def staff_login(deps: Deps, username: str, password: str, address: str) ->
     name = (username or "").strip()
     keys = (throttle.Key(throttle.Scope.STAFF_USER, name.lower()), throttle.Key(throttle.Scope.STAFF_ADDRESS, address))
     await throttle.reserve(deps, *keys)
-    staff = await Staff.get_or_none(username=name) if _USERNAME.match(name) else None
+    staff = await Staff.get_or_none(username=name) if _USERNAME.fullmatch(name) else None
     if not await deps.hasher.verify(staff.password_hash if staff else None, password or ""):
         raise DomainError(ErrorCode.INVALID_CREDENTIALS)
     assert staff is not None
@@ -271,7 +273,7 @@ async def create_staff(deps: Deps, username: str, password: str, *, role: StaffR
     """Create a staff account (from the CLI). Staff passwords are at least 10 characters."""
     v = Validator()
     name = (username or "").strip()
-    if not _USERNAME.match(name):
+    if not _USERNAME.fullmatch(name):
         v.add(ErrorCode.INVALID_USERNAME, "username")
     if len(password or "") < STAFF_PASSWORD_MIN:
         v.add(ErrorCode.WEAK_PASSWORD, "password", min=STAFF_PASSWORD_MIN)

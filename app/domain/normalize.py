@@ -8,7 +8,7 @@ import unicodedata
 import jaconv
 
 _SPACES = re.compile(r"[\s\u3000]+")
-_KATAKANA_NAME = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB]+$")
+_KATAKANA_NAME = re.compile(r"[\u30A1-\u30FA\u30FC\u30FB]+")
 
 
 def nfkc(text: str) -> str:
@@ -27,7 +27,7 @@ def kana_name(text: str) -> str:
 
 
 def is_katakana_name(text: str) -> bool:
-    return bool(_KATAKANA_NAME.match(text))
+    return bool(_KATAKANA_NAME.fullmatch(text))
 
 
 def _search_folds() -> dict[int, str | None]:

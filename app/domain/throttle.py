@@ -1,4 +1,5 @@
-"""Throttling of password and identity guesses, per card number and per client address.
+"""Throttling of password and identity guesses, per card number and per client address, and
+the guests' per-address budget of query cost (`charge_guest`).
 
 Every attempt is counted *before* the password is checked, inside a transaction that locks
 the counter row, so a burst of parallel guesses cannot slip past the limit. A success forgets
@@ -15,6 +16,7 @@ from enum import Enum
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app import db
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.security import keyed_digest
@@ -97,3 +99,43 @@ async def _ensure_row(deps: Deps, key: Key) -> None:
         )
     except IntegrityError:
         pass  # created by a concurrent attempt: fine
+
+
+@dataclass(frozen=True)
+class GuestSpending:
+    """What an address has spent of the guests' budget this minute, and when the minute ends."""
+
+    spent: int
+    limit: int
+    reset_seconds: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.spent > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.spent)
+
+
+# One statement per guest request: the counter of this minute grows, or starts again.
+_CHARGE_GUEST = (
+    "INSERT INTO guest_rates (key, minute, spent) VALUES (?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "spent = CASE WHEN guest_rates.minute = excluded.minute THEN guest_rates.spent + excluded.spent "
+    "ELSE excluded.spent END, minute = excluded.minute RETURNING spent"
+)
+
+
+async def charge_guest(deps: Deps, address: str, cost: int) -> GuestSpending:
+    """Add a guest request's cost to its address's spending this minute (GUEST_COST_PER_MINUTE).
+
+    Counted in the database, so every server process shares one budget per address; the
+    requests of a minute that ran over it are refused by the caller until the minute ends.
+    """
+    now = deps.now()
+    minute = int(now.timestamp()) // 60
+    key = keyed_digest(deps.settings.secret_key, f"guest:{address}")
+    rows = await db.fetch(_CHARGE_GUEST, key, minute, cost)
+    reset = 60 - int(now.timestamp()) % 60
+    return GuestSpending(rows[0]["spent"], deps.settings.guest_cost_per_minute, reset)
