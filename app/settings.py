@@ -140,6 +140,11 @@ class Settings:
         # and Path=/, so a sibling subdomain cannot plant or overwrite it.
         return "__Host-library_session" if self.production else "library_session"
 
+    @property
+    def known_browser_cookie_name(self) -> str:
+        # Proofs that this browser has logged in before (app.domain.throttle): same prefix rule.
+        return "__Host-library_browser" if self.production else "library_browser"
+
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 

@@ -115,6 +115,13 @@ async def query_connection(query: Any, first: int | None, after: str | None, max
     return page.connection(rows, count, node)
 
 
+def describe_enum_values(enum: Any, descriptions: dict[Any, str]) -> None:
+    """Give values of a strawberry enum made from a domain enum their schema descriptions."""
+    for value in enum.__strawberry_definition__.values:
+        if value.value in descriptions or value.name in descriptions:
+            value.description = descriptions.get(value.value) or descriptions.get(value.name)
+
+
 def encode_global_id(type_name: str, pk: int | None) -> strawberry.ID | None:
     """The global ID of a row of the given type (None for no row), e.g. of one just deleted."""
     return strawberry.ID(relay.to_base64(type_name, pk)) if pk is not None else None
