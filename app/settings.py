@@ -118,7 +118,7 @@ class Settings:
     max_tokens: int = 1000
     max_body_bytes: int = 65536
     # Computed cost of one operation (app/schema/cost.py), and a guest address's per minute
-    max_query_cost: int = 1000
+    max_query_cost: int = 2000
     guest_cost_per_minute: int = 20000
     log_level: str = "INFO"
 
