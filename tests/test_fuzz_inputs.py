@@ -216,4 +216,4 @@ async def test_odd_values_in_every_argument_get_a_typed_answer_never_a_bug(setti
             response = await http.post("/graphql", content=body, headers=headers)
             if response.status_code not in (200, 400) or UNEXPECTED_ERROR in response.text:
                 bugs.append((role, target.name, repr(value)[:40], response.status_code, response.text[:200]))
-    assert bugs == []
+    assert bugs == [], "\n".join(map(repr, bugs))
