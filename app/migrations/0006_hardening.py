@@ -22,7 +22,7 @@ class AlterFieldStateOnly(ops.AlterField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_catalog_search')]
+    dependencies = [('models', '0005_outbox_outage')]
 
     initial = False
 
