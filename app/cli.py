@@ -33,6 +33,7 @@ log = logging.getLogger("library.cli")
 # Exit codes a cron job or a systemd unit can act on (sysexits.h), besides 0 and 1.
 EXIT_UNREACHABLE = 75  # EX_TEMPFAIL: the mail server could not be used; the notices wait, try later
 EXIT_SETTINGS = 78  # EX_CONFIG: settings that cannot work; nothing was started
+EXIT_DATABASE = 69  # EX_UNAVAILABLE: the database cannot be reached or refused us; nothing was started
 
 
 def _run(settings: Settings, job: Callable[[Deps], Awaitable[int]]) -> int:
@@ -61,11 +62,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     # Our JSON request line replaces uvicorn's access log, which prints query strings (and so
     # the tokens of e-mail confirmation links).
+    # No `server: uvicorn` banner: what runs behind the proxy is nobody else's business.
     with _metrics_directory():
         uvicorn.run(
             "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
             proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
-            log_config=logging_config(settings), access_log=False,
+            log_config=logging_config(settings), access_log=False, server_header=False,
         )
     return 0
 
@@ -468,7 +470,13 @@ def _version() -> str:
         return "unknown"
 
 
+# Commands that never open the database.
+_WITHOUT_DATABASE = {"mail-sink"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a setting that cannot work, or a database that cannot be reached, ends it
+    with one line and a non-zero exit, before anything starts (no traceback)."""
     args = build_parser().parse_args(argv)
     if getattr(args, "today", None):
         os.environ["LIBRARY_TODAY"] = args.today
@@ -487,6 +495,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["LIBRARY_TODAY"] = f"{settings.clock_offset_days:+d}"
         console.print(f"[yellow]Clock moved {settings.clock_offset_days:+d} days: the library's date is "
                       f"{Deps.build(settings).today()}[/yellow]")
+    if args.command not in _WITHOUT_DATABASE:
+        try:
+            asyncio.run(db.check_connection(settings.database_url))
+        except db.DatabaseUnavailable as error:
+            console.print(f"[red]Cannot use the database[/red] {escape(_safe_url(settings.database_url))}: "
+                          f"{escape(str(error))}")
+            return EXIT_DATABASE
     return args.func(args, settings)
 
 

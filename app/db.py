@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     connection = expand_db_url(database_url)
     if connection["engine"] == "tortoise.backends.sqlite":
         creds = connection["credentials"]
-        prepare_sqlite_directory(Path(creds["file_path"]))
+        path = Path(creds["file_path"])
+        prepare_sqlite_directory(path)
+        if str(path) != ":memory:":
+            private_sqlite_file(path)
         # Wait for a concurrent writer (the worker process) instead of failing at once.
         creds.setdefault("busy_timeout", 5000)
         creds.setdefault("synchronous", "NORMAL")
@@ -54,7 +59,7 @@ def prepare_sqlite_directory(path: Path) -> None:
     if str(path) == ":memory:" or path.parent.is_dir():
         return
     if path.parent == DEFAULT_SQLITE_DIRECTORY:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # patrons' data: the service user's alone
         return
     raise DatabaseLocationError(
         f"DATABASE_URL names {path}, but the directory {path.parent} does not exist "
@@ -93,6 +98,65 @@ async def pending_migrations() -> list[str]:
     await conn.execute_query("SELECT 1")
     applied = {key.name for key in await MigrationRecorder(conn).applied_migrations() if key.app_label == "models"}
     return sorted(migrations_on_disk() - applied)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Make the SQLite file (patrons, password hashes) readable by the service user only.
+
+    Its directory is created 0700 and the file 0600 before SQLite opens it; SQLite gives the
+    -wal and -shm files it creates the database file's mode. An existing file or companion that
+    others may read is narrowed to its owner.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode & 0o777
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+        except FileNotFoundError:
+            pass
+
+
+class DatabaseUnavailable(Exception):
+    """The database of DATABASE_URL cannot be used (a bad URL, unreachable, refused)."""
+
+
+async def check_connection(database_url: str) -> None:
+    """Open the database once with its driver and run `SELECT 1` (the ORM's connections are
+    left alone); raise `DatabaseUnavailable` with the reason."""
+    try:
+        settings = tortoise_config(database_url)["connections"]["default"]
+    except OSError as error:  # the SQLite file's directory cannot be made
+        raise DatabaseUnavailable(_first_line(error)) from None
+    except Exception as error:  # noqa: BLE001 - whatever Tortoise makes of a malformed URL
+        raise DatabaseUnavailable(f"DATABASE_URL cannot be read ({_first_line(error)})") from None
+    creds = settings["credentials"]
+    try:
+        if settings["engine"] == "tortoise.backends.sqlite":
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(creds["file_path"])) as conn:
+                conn.execute("SELECT 1")
+        else:
+            import asyncpg
+
+            conn = await asyncpg.connect(host=creds.get("host"), port=creds.get("port"), user=creds.get("user"),
+                                         password=creds.get("password"), database=creds.get("database"), timeout=10)
+            try:
+                await conn.fetchval("SELECT 1")
+            finally:
+                await conn.close()
+    except Exception as error:  # noqa: BLE001 - refused, unknown host, bad password, no such database
+        raise DatabaseUnavailable(_first_line(error)) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 async def init_db(database_url: str) -> None:

@@ -8,6 +8,7 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route
 
 from app import db
@@ -59,6 +60,9 @@ def middleware(settings: Settings, metrics: Metrics | None = None) -> list[Middl
         # Outermost, so that even the 500 of a crash carries the headers.
         Middleware(SecurityHeaders, production=settings.production),
         Middleware(RequestLog, on_request=metrics.observe if metrics else None),
+        # Only the configured host names: a foreign Host never reaches a route, so no redirect
+        # (e.g. `/graphql/` → `/graphql`) can send a client, or a token in a URL, elsewhere.
+        Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False),
     ]
     origins = [o for o in (normalize_origin(v) for v in settings.allowed_origins) if o]
     if origins:

@@ -10,17 +10,23 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.clock import Clock, offset_days
 from app.models.enums import MaterialType
 
 DEFAULT_DATABASE_URL = "sqlite://data/library.sqlite3"
+_DATABASE_SCHEMES = ("sqlite://", "postgres://")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+# Host names a development server answers to besides PUBLIC_BASE_URL's.
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class SettingsError(RuntimeError):
@@ -113,6 +119,9 @@ class Settings:
     graphiql: bool | None = None
     introspection: bool | None = None
     allowed_origins: tuple[str, ...] = ()
+    # Host names (the Host header) the app answers to; empty: PUBLIC_BASE_URL's host (and, in
+    # development, localhost). Anything else is refused before routing (no redirect to it).
+    allowed_hosts: tuple[str, ...] = ()
     max_page_size: int = 100
 
     # GraphQL abuse limits (see docs/security.md)
@@ -120,6 +129,9 @@ class Settings:
     max_aliases: int = 15
     max_tokens: int = 1000
     max_body_bytes: int = 65536
+    # Computed cost of one operation (app/schema/cost.py), and a guest address's per minute
+    max_query_cost: int = 2000
+    guest_cost_per_minute: int = 20000
     log_level: str = "INFO"
     # Where uvicorn's processes share their metrics (prometheus-client's multiprocess mode);
     # `library serve` sets it. Empty: each process counts for itself (tests, one process).
@@ -157,6 +169,22 @@ class Settings:
         # and Path=/, so a sibling subdomain cannot plant or overwrite it.
         return "__Host-library_session" if self.production else "library_session"
 
+    @property
+    def hosts(self) -> list[str]:
+        """The Host names the app answers to (see `allowed_hosts`)."""
+        hosts = list(self.allowed_hosts)
+        if not hosts:
+            own = urlsplit(self.public_base_url).hostname
+            hosts = [own] if own else []
+            if not self.production:
+                hosts += [h for h in _LOCAL_HOSTS if h not in hosts]
+        return hosts
+
+    @property
+    def known_browser_cookie_name(self) -> str:
+        # Proofs that this browser has logged in before (app.domain.throttle): same prefix rule.
+        return "__Host-library_browser" if self.production else "library_browser"
+
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -185,10 +213,9 @@ class Settings:
             raw = env.get(name)
             if raw is None or raw.strip() == "":
                 return default
-            try:
-                return int(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+            if not _WHOLE_NUMBER.fullmatch(raw.strip()):
+                raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+            return int(raw)
 
         def _bool(name: str, default: bool | None) -> bool | None:
             raw = env.get(name)
@@ -211,11 +238,20 @@ class Settings:
         if "*" in origins:
             # With credentials a wildcard would hand every site the patrons' sessions.
             raise SettingsError("ALLOWED_ORIGINS lists origins (https://host[:port]); '*' is not allowed")
+        database_url = env.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        if not database_url.startswith(_DATABASE_SCHEMES) or database_url in _DATABASE_SCHEMES:
+            raise SettingsError("DATABASE_URL must be sqlite://path or postgres://user:password@host:port/database")
+        timezone = env.get("LIBRARY_TIMEZONE", defaults.timezone)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"LIBRARY_TIMEZONE is not a time zone: {timezone!r} (e.g. Asia/Tokyo)") from None
+        hosts = tuple(h.strip().lower() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip())
         return cls(
-            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=database_url,
             secret_key=secret,
             public_base_url=env.get("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
-            timezone=env.get("LIBRARY_TIMEZONE", defaults.timezone),
+            timezone=timezone,
             app_env=app_env,
             policy=policy,
             clock_offset_days=clock_offset,
@@ -263,11 +299,14 @@ class Settings:
             graphiql=_bool("GRAPHIQL", None),
             introspection=_bool("INTROSPECTION", None),
             allowed_origins=origins,
+            allowed_hosts=hosts,
             max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
             max_query_depth=_int("MAX_QUERY_DEPTH", defaults.max_query_depth),
             max_aliases=_int("MAX_ALIASES", defaults.max_aliases),
             max_tokens=_int("MAX_TOKENS", defaults.max_tokens),
             max_body_bytes=_int("MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_query_cost=_int("MAX_QUERY_COST", defaults.max_query_cost),
+            guest_cost_per_minute=_int("GUEST_COST_PER_MINUTE", defaults.guest_cost_per_minute),
             log_level=env.get("LOG_LEVEL", defaults.log_level).upper(),
             metrics_multiprocess_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         )
@@ -299,7 +338,7 @@ def _development_secret(path: Path = Path("data/.secret_key")) -> str:
             return value
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, spare = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
     try:
         with os.fdopen(handle, "w") as out:

@@ -1,7 +1,10 @@
-"""Brute-force drill: show that the login throttle holds (and that unknown cards look known).
+"""Brute-force drill: show that the login throttle holds (and that unknown cards look known),
+and that the lockout it causes is no weapon against the patron.
 
 Three attacks, each from one client address:
-  1. many passwords against one known card, then the right password (still refused: locked);
+  1. many passwords against one known card, then the right password (still refused: locked for
+     every client the card has not met), then the right password from the patron's own browser,
+     which logged in before the attack (let in: a known browser has its own counter);
   2. the same passwords against an unknown card: the answers must be the same, in the same order;
   3. one password against each of many cards (half unknown): the per-address limit stops it.
 
@@ -45,6 +48,7 @@ class Report:
     address_limit: int
     known: list[Attempt] = field(default_factory=list)
     right_password_after: Attempt | None = None
+    own_browser_after: Attempt | None = None
     unknown: list[Attempt] = field(default_factory=list)
     sweep: list[Attempt] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -83,11 +87,17 @@ async def drill(client: Client, *, known_card: str, unknown_card: str, right_pas
                 guesses: int, sweep_cards: list[str], card_limit: int, address_limit: int) -> Report:
     """Run the three attacks; `client(name)` gives an HTTP client (one client address each)."""
     report = Report(card_limit, address_limit)
-    async with await client("one-card") as http:
-        for password in WRONG_PASSWORDS[:guesses]:
-            report.known.append(await try_login(http, known_card, password))
+    async with await client("patron") as patron:
         if right_password:
-            report.right_password_after = await try_login(http, known_card, right_password)
+            # The patron's own browser logs in once before the attack (and keeps its proof).
+            await try_login(patron, known_card, right_password)
+        async with await client("one-card") as http:
+            for password in WRONG_PASSWORDS[:guesses]:
+                report.known.append(await try_login(http, known_card, password))
+            if right_password:
+                report.right_password_after = await try_login(http, known_card, right_password)
+        if right_password:
+            report.own_browser_after = await try_login(patron, known_card, right_password)
     async with await client("unknown-card") as http:
         for password in WRONG_PASSWORDS[:guesses]:
             report.unknown.append(await try_login(http, unknown_card, password))
@@ -101,6 +111,8 @@ async def drill(client: Client, *, known_card: str, unknown_card: str, right_pas
         report.problems.append("a wrong password logged in")
     if report.right_password_after and report.right_password_after.code != "RATE_LIMITED":
         report.problems.append(f"the right password got {report.right_password_after.code} during the lockout")
+    if report.own_browser_after and report.own_browser_after.code != "OK":
+        report.problems.append(f"the patron's own browser got {report.own_browser_after.code}: the lockout is a weapon")
     if [a.code for a in report.known] != [a.code for a in report.unknown]:
         report.problems.append("an unknown card is answered differently from a known one")
     if _checked(report.sweep) > address_limit or not _stays_locked(report.sweep):
@@ -126,13 +138,16 @@ def print_report(report: Report, out=sys.stdout) -> None:
          f" ({timing(report.known)})")
     if report.right_password_after:
         line(f"   then the right password: {report.right_password_after.code}")
+    if report.own_browser_after:
+        line(f"   then the right password from the patron's own browser: {report.own_browser_after.code}")
     line(f"2. the same against an unknown card:  {summary(report.unknown)} ({timing(report.unknown)})"
          + ("  — identical answers" if [a.code for a in report.known] == [a.code for a in report.unknown] else ""))
     line(f"3. one password against {len(report.sweep)} cards: {summary(report.sweep)}"
          f" — {_checked(report.sweep)} guesses checked before the address was locked")
     if report.held:
         line(f"THE THROTTLE HOLDS: at most {report.card_limit} guesses per card and "
-             f"{report.address_limit} per address; unknown and known cards are indistinguishable.")
+             f"{report.address_limit} per address; unknown and known cards are indistinguishable"
+             + ("; the patron's own browser still gets in." if report.own_browser_after else "."))
     else:
         line("THE THROTTLE DID NOT HOLD:")
         for problem in report.problems:
@@ -162,7 +177,8 @@ async def run_in_process(guesses: int, sweep: int, settings=None, clock=None, *,
     owns_database = settings is None
     if owns_database:
         path = Path(tempfile.mkdtemp(prefix="brute-force-")) / "drill.sqlite3"
-        settings = Settings(database_url=f"sqlite://{path}", secret_key="brute-force-drill")
+        settings = Settings(database_url=f"sqlite://{path}", secret_key="brute-force-drill",
+                            public_base_url="http://testserver")
         await db.migrate(settings.database_url)
         await db.init_db(settings.database_url)
     try:
@@ -191,7 +207,8 @@ async def run_in_process(guesses: int, sweep: int, settings=None, clock=None, *,
 
 async def run_against(url: str, card: str, password: str | None, guesses: int, sweep: int,
                       card_limit: int, address_limit: int) -> Report:
-    """The drill against a running server (all attacks come from this machine's address)."""
+    """The drill against a running server (all attacks come from this machine's address; the
+    patron's browser is a client of its own, with its own cookies)."""
     base, _, path = url.partition("/graphql")
 
     async def client(name: str) -> httpx.AsyncClient:
@@ -206,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="GraphQL endpoint of a running server (default: in-process app)")
     parser.add_argument("--card", default="100000001", help="a known card number (with --url)")
-    parser.add_argument("--password", help="its right password, to show the lockout holds against it")
+    parser.add_argument("--password", help="its right password: refused to strangers during the lockout, "
+                        "let in from the patron's own browser")
     parser.add_argument("--guesses", type=int, default=20, help="passwords tried per card")
     parser.add_argument("--cards", type=int, default=60, help="cards in the sweep")
     parser.add_argument("--card-limit", type=int, default=5, help="the server's THROTTLE_CARD_FAILURES (with --url)")

@@ -10,8 +10,9 @@ from app.main import create_app
 from app.settings import Settings
 
 # Tables a refused login or identity check may legitimately touch: attempts are counted
-# before the password is checked, and an expired session cookie is swept on sight.
-AUTH_BOOKKEEPING = {"auth_throttle", "sessions"}
+# before the password is checked, an expired session cookie is swept on sight, and a guest's
+# request is charged to its address.
+AUTH_BOOKKEEPING = {"auth_throttle", "sessions", "guest_rates"}
 
 
 def production(settings: Settings, **changes: Any) -> Settings:

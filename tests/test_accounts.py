@@ -230,13 +230,13 @@ async def test_new_patron_registers_a_password_and_is_logged_in(client, deps):
     assert step1["errors"] == [] and step1["ticket"]
     step2 = await client.mutate(
         "registerPassword",
-        {"ticket": step1["ticket"], "password": "abc123", "passwordConfirmation": "abc123"},
+        {"ticket": step1["ticket"], "password": "kg7mq2", "passwordConfirmation": "kg7mq2"},
         "patron { cardNumber }",
     )
     assert step2["errors"] == [] and step2["patron"]["cardNumber"] == "101234567"
     assert (await client.query(VIEWER))["viewer"]["cardNumber"] == "101234567"
     await client.mutate("logout", {})
-    await client.login("101234567", "abc123")
+    await client.login("101234567", "kg7mq2")
 
 
 @pytest.mark.parametrize(
@@ -328,7 +328,7 @@ async def test_bad_new_passwords_keep_the_ticket_usable(client, deps, password, 
 async def test_tickets_are_single_use_and_expire(client, deps, clock, settings):
     await make_patron(deps, password=None)
     ticket = (await _ticket(client))["ticket"]
-    new = {"password": "abcd1", "passwordConfirmation": "abcd1"}
+    new = {"password": "kg7mq2", "passwordConfirmation": "kg7mq2"}
     assert (await client.mutate("registerPassword", {"ticket": ticket, **new}))["errors"] == []
     reused = await client.mutate("registerPassword", {"ticket": ticket, **new})
     assert codes(reused) == ["INVALID_TICKET"] and reused["errors"][0]["field"] == ["input", "ticket"]
@@ -345,7 +345,7 @@ async def test_a_new_identity_check_supersedes_the_previous_ticket(client, deps)
     await make_patron(deps, password=None)
     first = (await _ticket(client))["ticket"]
     second = (await _ticket(client))["ticket"]
-    new = {"password": "abcd1", "passwordConfirmation": "abcd1"}
+    new = {"password": "kg7mq2", "passwordConfirmation": "kg7mq2"}
     assert codes(await client.mutate("registerPassword", {"ticket": first, **new})) == ["INVALID_TICKET"]
     assert (await client.mutate("registerPassword", {"ticket": second, **new}))["errors"] == []
 

@@ -1,4 +1,5 @@
-"""The brute-force drill (scripts/brute_force.py), small: the throttle holds and hides which cards exist."""
+"""The brute-force drill (scripts/brute_force.py), small: the throttle holds, hides which cards
+exist, and locks strangers out, not the patron's own browser."""
 
 import io
 
@@ -12,6 +13,7 @@ async def test_the_brute_force_drill_shows_the_throttle_holding(settings, clock)
     assert report.held, report.problems
     assert [a.code for a in report.known] == ["INVALID_CREDENTIALS"] * 5 + ["RATE_LIMITED"] * 3
     assert report.right_password_after.code == "RATE_LIMITED"
+    assert report.own_browser_after.code == "OK"  # the lockout is no weapon against the patron
     assert [a.code for a in report.unknown] == [a.code for a in report.known]
     assert [a.code for a in report.sweep] == ["INVALID_CREDENTIALS"] * 12 + ["RATE_LIMITED"] * 4
 

@@ -57,7 +57,7 @@ async def test_after_registering_a_password_the_patron_is_told_to_register_an_em
         "cardNumber": "101234567", "nameKana": "コガタロウ", "birthDate": "19900401", "phone": ["092", "942", "1151"],
     }, "ticket")
     done = await client.mutate("registerPassword", {
-        "ticket": ticket["ticket"], "password": "abc123", "passwordConfirmation": "abc123",
+        "ticket": ticket["ticket"], "password": "h8kq2mvz", "passwordConfirmation": "h8kq2mvz",
     }, "nextStep patron { contactable }")
     assert done["errors"] == []
     if email is None:

@@ -99,10 +99,10 @@ async def test_the_outbox_backlog_failures_and_daily_steps_are_read_from_the_dat
         assert _value(metrics, "library_worker_step_last_run_timestamp_seconds", step=step) == clock.now().timestamp()
 
 
-async def test_readyz_says_unavailable_when_the_database_cannot_be_reached(database, tmp_path):
+async def test_readyz_says_unavailable_until_the_migrations_are_applied(database, tmp_path):
     port = free_port()
-    # Nothing listens on port 9: the server starts (connections are made lazily) but is not ready.
-    env = library_env("postgres://postgres@127.0.0.1:9/test_unreachable", log_level="WARNING", tmpdir=tmp_path)
+    # A database the server can open but nobody has migrated: it runs, but is not ready.
+    env = library_env(f"sqlite://{tmp_path}/not-migrated.sqlite3", log_level="WARNING", tmpdir=tmp_path)
     server = Process.library("serve", "--port", str(port), env=env, name="server")
     base = f"http://127.0.0.1:{port}"
 
@@ -118,7 +118,8 @@ async def test_readyz_says_unavailable_when_the_database_cannot_be_reached(datab
         await until(answering, what="the server to answer")
         async with httpx.AsyncClient(base_url=base) as http:
             ready = await http.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
+        assert ready.status_code == 503 and ready.json()["database"] == "ok"
+        assert "0001_initial" in ready.json()["pending_migrations"]
         assert len(list(tmp_path.glob("library-metrics-*"))) == 1  # where its processes share their metrics
         assert await server.stop() == 0
     finally:

@@ -101,16 +101,18 @@ def test_serve_logs_json_lines_and_no_access_log_or_sql_even_at_debug():
     assert config["root"]["level"] == "DEBUG"
 
 
-def test_serve_hands_uvicorn_our_logging(monkeypatch):
+def test_serve_hands_uvicorn_our_logging_and_no_banner(monkeypatch, tmp_path):
     import uvicorn
 
     from app import cli
 
     calls = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.update(kwargs))
-    monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls, env=None: Settings(secret_key="k")))
+    settings = Settings(secret_key="k", database_url=f"sqlite://{tmp_path}/serve.sqlite3")
+    monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls, env=None: settings))
     assert cli.main(["serve", "--port", "8123"]) == 0
     assert calls["access_log"] is False and "uvicorn.access" in calls["log_config"]["loggers"]
+    assert calls["server_header"] is False
 
 
 async def test_the_log_names_only_the_schemas_own_fields(client, caplog):

@@ -11,17 +11,19 @@ from typing import Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.domain import sessions, throttle
+from app.domain import notices, sessions, throttle
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode, Validator
 from app.domain.normalize import digits_only, is_katakana_name, kana_name
+from app.domain.passwords import Owner, check_new_password, has_password_shape
 from app.domain.security import new_token, token_hash
 from app.models import OneTimeToken, Patron, Session, Staff
-from app.models.enums import StaffRole, TokenPurpose
+from app.models.enums import NoticeKind, StaffRole, TokenPurpose
 
-_CARD_NUMBER = re.compile(r"^10\d{7}$")
-_PASSWORD = re.compile(r"^[A-Za-z0-9]{4,8}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+# Patterns guard input with `fullmatch` (a `$` would let a trailing newline through) and name
+# ASCII digits (`\d` also matches ١٢٣ and other scripts' digits).
+_CARD_NUMBER = re.compile(r"10[0-9]{7}")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 STAFF_PASSWORD_MIN = 10
 
 
@@ -35,11 +37,13 @@ class Ticket:
 
 @dataclass
 class LoggedIn:
-    """A successful login: the account and the new session token (shown once)."""
+    """A successful login: the account, the new session token (shown once), and the proof that
+    this browser knows the account (`throttle.browser_proof`), for it to keep."""
 
     token: str
     patron: Patron | None = None
     staff: Staff | None = None
+    browser_proof: str | None = None
 
 
 # --- input rules -------------------------------------------------------------------------
@@ -48,18 +52,9 @@ class LoggedIn:
 def parse_card_number(raw: str, v: Validator, field: str = "card_number") -> str:
     """9 half-width digits starting with 10 (full-width digits and spaces are forgiven)."""
     card = digits_only(raw or "")
-    if not _CARD_NUMBER.match(card):
+    if not _CARD_NUMBER.fullmatch(card):
         v.add(ErrorCode.INVALID_CARD_NUMBER, field)
     return card
-
-
-def check_new_password(password: str, confirmation: str, v: Validator,
-                       field: str = "password", confirmation_field: str = "password_confirmation") -> None:
-    """4–8 half-width alphanumerics, typed twice."""
-    if not _PASSWORD.match(password or ""):
-        v.add(ErrorCode.INVALID_PASSWORD, field)
-    elif password != confirmation:
-        v.add(ErrorCode.PASSWORD_MISMATCH, confirmation_field)
 
 
 def parse_name_kana(raw: str, v: Validator, field: str = "name_kana") -> str:
@@ -73,7 +68,7 @@ def parse_name_kana(raw: str, v: Validator, field: str = "name_kana") -> str:
 def parse_birth_date(raw: str, today: date, v: Validator, field: str = "birth_date") -> date | None:
     """YYYYMMDD (西暦), a real date, not in the future."""
     text = digits_only(raw or "")
-    if not re.fullmatch(r"\d{8}", text):
+    if not re.fullmatch(r"[0-9]{8}", text):
         v.add(ErrorCode.INVALID_BIRTH_DATE, field)
         return None
     try:
@@ -103,14 +98,30 @@ def parse_phone(parts: Sequence[str], v: Validator, field: str = "phone") -> str
 # --- patrons -----------------------------------------------------------------------------
 
 
-async def login(deps: Deps, card_number: str, password: str, address: str) -> LoggedIn:
-    """Log a patron in with card number and password, behind the per-card and per-address throttle."""
+def _patron_account(card: str) -> str:
+    return f"patron:{card}"
+
+
+def _staff_account(username: str) -> str:
+    return f"staff:{username.lower()}"
+
+
+def _known_browser(deps: Deps, account: str, proofs: Sequence[str]) -> str:
+    """The proof the browser keeps for this account: the one it showed, or a new one."""
+    return throttle.recognised_browser(deps, account, proofs) or throttle.browser_proof(deps, account)
+
+
+async def login(deps: Deps, card_number: str, password: str, address: str,
+                browser_proofs: Sequence[str] = ()) -> LoggedIn:
+    """Log a patron in with card number and password, behind the throttle (`throttle.keys_for`)."""
     v = Validator()
     card = parse_card_number(card_number, v)
-    if not _PASSWORD.match(password or ""):
+    if not has_password_shape(password):
         v.add(ErrorCode.INVALID_PASSWORD, "password")
     v.check()
-    keys = (throttle.Key(throttle.Scope.LOGIN_CARD, card), throttle.Key(throttle.Scope.LOGIN_ADDRESS, address))
+    account = _patron_account(card)
+    keys = throttle.keys_for(deps, throttle.Scope.LOGIN_CARD, account, throttle.Scope.LOGIN_ADDRESS, address,
+                             browser_proofs)
     await throttle.reserve(deps, *keys)
     patron = await Patron.get_or_none(card_number=card)
     # An unknown card is checked against a dummy hash: same answer, same time.
@@ -120,11 +131,12 @@ async def login(deps: Deps, card_number: str, password: str, address: str) -> Lo
     await throttle.succeeded(deps, *keys)
     if not patron.is_active:
         raise DomainError(ErrorCode.PATRON_INACTIVE)
-    return LoggedIn(token=await sessions.start(deps, patron=patron), patron=patron)
+    return LoggedIn(token=await sessions.start(deps, patron=patron), patron=patron,
+                    browser_proof=_known_browser(deps, account, browser_proofs))
 
 
 async def verify_identity(deps: Deps, card_number: str, name_kana: str, birth_date: str,
-                          phone: Sequence[str], address: str) -> Ticket:
+                          phone: Sequence[str], address: str, browser_proofs: Sequence[str] = ()) -> Ticket:
     """Step 1 of password registration: compare with what the counter registered; return a ticket."""
     v = Validator()
     card = parse_card_number(card_number, v)
@@ -132,10 +144,8 @@ async def verify_identity(deps: Deps, card_number: str, name_kana: str, birth_da
     born = parse_birth_date(birth_date, deps.today(), v)
     phone_digits = parse_phone(phone, v)
     v.check()
-    keys = (
-        throttle.Key(throttle.Scope.IDENTITY_CARD, card),
-        throttle.Key(throttle.Scope.IDENTITY_ADDRESS, address),
-    )
+    keys = throttle.keys_for(deps, throttle.Scope.IDENTITY_CARD, _patron_account(card),
+                             throttle.Scope.IDENTITY_ADDRESS, address, browser_proofs)
     await throttle.reserve(deps, *keys)
     patron = await Patron.get_or_none(card_number=card)
     matches = (
@@ -166,50 +176,72 @@ async def verify_identity(deps: Deps, card_number: str, name_kana: str, birth_da
     return ticket
 
 
-async def register_password(deps: Deps, ticket: str, password: str, confirmation: str) -> LoggedIn:
-    """Step 2: set the password with a valid ticket. Ends every earlier session of the patron."""
+async def register_password(deps: Deps, ticket: str, password: str, confirmation: str,
+                            browser_proofs: Sequence[str] = ()) -> LoggedIn:
+    """Step 2: set the password with a valid ticket. Ends every earlier session of the patron.
+
+    The ticket is checked before the password is hashed: a request that cannot succeed costs a
+    SHA-256 and one indexed read, not an argon2 hash.
+    """
     v = Validator()
     check_new_password(password, confirmation, v)
+    v.check()
+    token = await OneTimeToken.get_or_none(
+        token_hash=token_hash(ticket or ""), purpose=TokenPurpose.REGISTRATION
+    ).select_related("patron")
+    if token is None or token.used_at is not None or token.revoked_at is not None or token.expires_at <= deps.now():
+        raise DomainError(ErrorCode.INVALID_TICKET, "ticket")
+    patron = token.patron
+    check_new_password(password, confirmation, v, _owner(patron))
     v.check()
     new_hash = await deps.hasher.hash(password)
     now = deps.now()
     async with in_transaction():
-        token = await OneTimeToken.get_or_none(
-            token_hash=token_hash(ticket or ""), purpose=TokenPurpose.REGISTRATION
-        )
-        usable = token is not None and token.used_at is None and token.revoked_at is None
-        if not usable or token.expires_at <= now:
-            raise DomainError(ErrorCode.INVALID_TICKET, "ticket")
         # Conditional update: of two racing requests with one ticket, only one wins.
-        claimed = await OneTimeToken.filter(id=token.id, used_at=None).update(used_at=now)
+        claimed = await OneTimeToken.filter(
+            id=token.id, used_at=None, revoked_at=None, expires_at__gt=now,
+        ).update(used_at=now)
         if claimed != 1:
             raise DomainError(ErrorCode.INVALID_TICKET, "ticket")
-        await Patron.filter(id=token.patron_id).update(
-            password_hash=new_hash, password_set_at=now, updated_at=now
-        )
-        await sessions.end_all_for_patron(token.patron_id)
-        patron = await Patron.get(id=token.patron_id)
+        await Patron.filter(id=patron.id).update(password_hash=new_hash, password_set_at=now, updated_at=now)
+        await sessions.end_all_for_patron(patron.id)
+        await _tell_password_changed(deps, patron, now)
+        patron = await Patron.get(id=patron.id)
         session_token = await sessions.start(deps, patron=patron)
-    return LoggedIn(token=session_token, patron=patron)
+    return LoggedIn(token=session_token, patron=patron,
+                    browser_proof=_known_browser(deps, _patron_account(patron.card_number), browser_proofs))
+
+
+def _owner(patron: Patron) -> Owner:
+    return Owner(card_number=patron.card_number, birth_date=patron.birth_date, phone=patron.phone)
+
+
+async def _tell_password_changed(deps: Deps, patron: Patron, now: datetime) -> None:
+    """パスワード変更のお知らせ to the confirmed address, if there is one (in the caller's
+    transaction): the patron hears of a change they did not make."""
+    if patron.email:
+        await notices.enqueue(
+            deps, NoticeKind.PASSWORD_CHANGED, dedupe_key=f"password_changed:{patron.id}:{now.isoformat()}",
+            patron_id=patron.id, to_address=patron.email, data={"changed_at": now.isoformat()},
+        )
 
 
 async def change_password(deps: Deps, session: Session, current: str, new: str,
-                          confirmation: str, address: str) -> Patron:
+                          confirmation: str, address: str, browser_proofs: Sequence[str] = ()) -> Patron:
     """Change the password (旧・新・再入力). The other sessions of the patron end."""
     patron = session.patron
     assert patron is not None
     v = Validator()
     if not current:
         v.add(ErrorCode.INVALID_CREDENTIALS, "current_password")
-    check_new_password(new, confirmation, v, "new_password", "new_password_confirmation")
     if new and new == current:
         v.add(ErrorCode.PASSWORD_UNCHANGED, "new_password")
+    else:
+        check_new_password(new, confirmation, v, _owner(patron), "new_password", "new_password_confirmation")
     v.check()
     # Guessing the current password in a borrowed session is throttled like a login.
-    keys = (
-        throttle.Key(throttle.Scope.LOGIN_CARD, patron.card_number),
-        throttle.Key(throttle.Scope.LOGIN_ADDRESS, address),
-    )
+    keys = throttle.keys_for(deps, throttle.Scope.LOGIN_CARD, _patron_account(patron.card_number),
+                             throttle.Scope.LOGIN_ADDRESS, address, browser_proofs)
     await throttle.reserve(deps, *keys)
     if not await deps.hasher.verify(patron.password_hash, current):
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "current_password")
@@ -219,6 +251,7 @@ async def change_password(deps: Deps, session: Session, current: str, new: str,
     async with in_transaction():
         await Patron.filter(id=patron.id).update(password_hash=new_hash, password_set_at=now, updated_at=now)
         await sessions.end_all_for_patron(patron.id, keep_session_id=session.id)
+        await _tell_password_changed(deps, patron, now)
     patron.password_hash, patron.password_set_at = new_hash, now
     return patron
 
@@ -245,25 +278,29 @@ async def register_patron(deps: Deps, card_number: str, name_kana: str, birth_da
 async def find_patron(card_number: str) -> Patron | None:
     """The patron with this card number (typed in any width), or None: the desk's lookup."""
     card = digits_only(card_number or "")
-    return await Patron.get_or_none(card_number=card) if _CARD_NUMBER.match(card) else None
+    return await Patron.get_or_none(card_number=card) if _CARD_NUMBER.fullmatch(card) else None
 
 
 # --- staff -------------------------------------------------------------------------------
 
 
-async def staff_login(deps: Deps, username: str, password: str, address: str) -> LoggedIn:
-    """Log a staff member in; throttled per username and per address like patrons."""
+async def staff_login(deps: Deps, username: str, password: str, address: str,
+                      browser_proofs: Sequence[str] = ()) -> LoggedIn:
+    """Log a staff member in; throttled like patrons (per user name, address, known browser)."""
     name = (username or "").strip()
-    keys = (throttle.Key(throttle.Scope.STAFF_USER, name.lower()), throttle.Key(throttle.Scope.STAFF_ADDRESS, address))
+    account = _staff_account(name)
+    keys = throttle.keys_for(deps, throttle.Scope.STAFF_USER, account, throttle.Scope.STAFF_ADDRESS, address,
+                             browser_proofs)
     await throttle.reserve(deps, *keys)
-    staff = await Staff.get_or_none(username=name) if _USERNAME.match(name) else None
+    staff = await Staff.get_or_none(username=name) if _USERNAME.fullmatch(name) else None
     if not await deps.hasher.verify(staff.password_hash if staff else None, password or ""):
         raise DomainError(ErrorCode.INVALID_CREDENTIALS)
     assert staff is not None
     await throttle.succeeded(deps, *keys)
     if not staff.is_active:
         raise DomainError(ErrorCode.FORBIDDEN)
-    return LoggedIn(token=await sessions.start(deps, staff=staff), staff=staff)
+    return LoggedIn(token=await sessions.start(deps, staff=staff), staff=staff,
+                    browser_proof=_known_browser(deps, account, browser_proofs))
 
 
 async def create_staff(deps: Deps, username: str, password: str, *, role: StaffRole = StaffRole.DESK,
@@ -271,7 +308,7 @@ async def create_staff(deps: Deps, username: str, password: str, *, role: StaffR
     """Create a staff account (from the CLI). Staff passwords are at least 10 characters."""
     v = Validator()
     name = (username or "").strip()
-    if not _USERNAME.match(name):
+    if not _USERNAME.fullmatch(name):
         v.add(ErrorCode.INVALID_USERNAME, "username")
     if len(password or "") < STAFF_PASSWORD_MIN:
         v.add(ErrorCode.WEAK_PASSWORD, "password", min=STAFF_PASSWORD_MIN)

@@ -19,7 +19,7 @@ _MAX_CLOSED_RUN = 366
 NOTE_MAX = 200
 EVENT_TITLE_MAX = 200
 EVENT_DESCRIPTION_MAX = 2000
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
 async def closed_days(start: date, end: date) -> set[date]:
@@ -116,7 +116,7 @@ def event_time(raw: str | None) -> str | None:
     """A start time as "HH:MM" (full-width digits and 9:30 accepted), None when not given."""
     if raw is None or not raw.strip():
         return None
-    match = _TIME.match(nfkc(raw).strip())
+    match = _TIME.fullmatch(nfkc(raw).strip())
     if match is None:
         raise DomainError(ErrorCode.INVALID_TIME, "starts_at")
     return f"{int(match[1]):02d}:{match[2]}"

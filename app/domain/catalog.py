@@ -19,6 +19,7 @@ reading after `limit + 1` rows; the total is counted only when a client asks for
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Awaitable, Callable, Iterable, Sequence
@@ -36,6 +37,15 @@ _GONE = (ItemStatus.MISSING, ItemStatus.WITHDRAWN)
 _OUT = tuple(s for s in ItemStatus if s not in _GONE and s is not ItemStatus.AVAILABLE)
 
 # A query longer than this is not a keyword search (and would make a needlessly long statement).
+# A copy's barcode: half-width letters, digits and hyphens, as the column holds them.
+_BARCODE = re.compile(r"[0-9A-Za-z-]{1,32}")
+
+
+def is_barcode(text: str) -> bool:
+    """Whether `text` is a barcode as copies carry them (ASCII letters, digits, `-`; 1–32)."""
+    return _BARCODE.fullmatch(text) is not None
+
+
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 10
 # Terms this long use the trigram index; shorter ones the bigram index (SQLite) or a scan (PostgreSQL).

@@ -29,7 +29,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from tortoise.transactions import in_transaction
 
 from app import db
-from app.domain.catalog import index_text
+from app.domain.catalog import index_text, is_barcode
 from app.domain.deps import Deps
 from app.domain.normalize import nfkc
 from app.models import Item, Title
@@ -74,8 +74,7 @@ MATERIAL_TYPES: dict[str, MaterialType] = {
 }
 _YES = {"1", "true", "yes", "y", "可", "○", "◯"}
 _NO = {"0", "false", "no", "n", "不可", "禁帯出", "×"}
-_BARCODE = re.compile(r"^[0-9A-Za-z\-]+$")
-_DATE = re.compile(r"^(\d{4})[-/]?(\d{1,2})[-/]?(\d{1,2})$")
+_DATE = re.compile(r"([0-9]{4})[-/]?([0-9]{1,2})[-/]?([0-9]{1,2})")
 
 
 class CatalogFileError(Exception):
@@ -196,8 +195,8 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
     values.pop("isbn", None)
 
     barcode = str(values.pop("barcode", "")) or None
-    if barcode is not None and not _BARCODE.match(barcode):
-        reasons.append(f"バーコード「{barcode}」に使えない文字があります（半角英数字とハイフン）。")
+    if barcode is not None and not is_barcode(barcode):
+        reasons.append(f"バーコード「{barcode}」に使えない文字があります（半角英数字とハイフン、32文字まで）。")
     if barcode is None and isbn is None and not reasons:
         reasons.append("バーコードとISBNのどちらかが必要です。")
 
@@ -205,7 +204,7 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
         year = str(values["published_year"])
         if not year:
             values["published_year"] = None
-        elif year.isdigit() and 1000 <= int(year) <= today.year + 1:
+        elif re.fullmatch(r"[0-9]{4}", year) and 1000 <= int(year) <= today.year + 1:
             values["published_year"] = int(year)
         else:
             reasons.append(f"出版年「{year}」が正しくありません（西暦4桁）。")
@@ -229,7 +228,7 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
     if "arrived_on" in values:
         raw_date = str(values.pop("arrived_on"))
         if raw_date:
-            match = _DATE.match(raw_date)
+            match = _DATE.fullmatch(raw_date)
             try:
                 values["arrived_on"] = date(int(match[1]), int(match[2]), int(match[3])) if match else None
             except ValueError:

@@ -406,7 +406,7 @@ async def patron_by_card(card_number: str) -> Patron:
 
 def _barcode(raw: str, v: Validator) -> str:
     code = nfkc(raw or "").strip()
-    if not code or len(code) > 32:
+    if not catalog.is_barcode(code):
         v.add(ErrorCode.NOT_FOUND, "barcode")
     return code
 

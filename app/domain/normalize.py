@@ -8,7 +8,7 @@ import unicodedata
 import jaconv
 
 _SPACES = re.compile(r"[\s\u3000]+")
-_KATAKANA_NAME = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB]+$")
+_KATAKANA_NAME = re.compile(r"[\u30A1-\u30FA\u30FC\u30FB]+")
 
 
 def nfkc(text: str) -> str:
@@ -16,9 +16,16 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
 def digits_only(text: str) -> str:
-    """Digits typed in any width, with spaces and hyphens removed ("１０ 1-2" → "1012")."""
-    return re.sub(r"[\s\-‐－ー]", "", nfkc(text))
+    """Digits typed half- or full-width, with spaces and hyphens removed ("１０ 1-2" → "1012").
+
+    Only the full-width digits are folded (not NFKC's ², ① or other scripts' digits): what
+    remains is checked to be ASCII digits by the caller.
+    """
+    return re.sub(r"[\s\-‐－ー]", "", text.translate(_FULL_WIDTH_DIGITS))
 
 
 def kana_name(text: str) -> str:
@@ -27,7 +34,7 @@ def kana_name(text: str) -> str:
 
 
 def is_katakana_name(text: str) -> bool:
-    return bool(_KATAKANA_NAME.match(text))
+    return bool(_KATAKANA_NAME.fullmatch(text))
 
 
 def _search_folds() -> dict[int, str | None]:

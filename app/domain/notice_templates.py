@@ -27,6 +27,7 @@ SUBJECTS: dict[NoticeKind, str] = {
     NoticeKind.DUE_REMINDER: "返却日のお知らせ",
     NoticeKind.EMAIL_CONFIRMATION: "メールアドレス登録の確認",
     NoticeKind.EMAIL_CHANGED: "メールアドレス変更のお知らせ",
+    NoticeKind.PASSWORD_CHANGED: "パスワード変更のお知らせ",
 }
 
 
@@ -138,6 +139,15 @@ def _email_changed(data: dict[str, Any], settings: Settings, _: str | None) -> s
     )
 
 
+def _password_changed(data: dict[str, Any], settings: Settings, _: str | None) -> str:
+    # No link: a mail that asks to click something is what a phishing mail looks like.
+    return (
+        f"Webサービスのパスワードが、{jp_datetime(data['changed_at'], settings.tz)}に変更されました。\n"
+        "\n"
+        "お心当たりのない場合は、お手数ですが図書館カウンターまでお問い合わせください。\n"
+    )
+
+
 _MAY_NOT_ARRIVE = (
     "\n"
     "メールは通信環境などにより届かないこともあります。予約資料を確実に受け取るため、\n"
@@ -160,4 +170,5 @@ _BODIES: dict[NoticeKind, Callable[[dict[str, Any], Settings, str | None], str]]
     NoticeKind.DUE_REMINDER: _due_reminder,
     NoticeKind.EMAIL_CONFIRMATION: _email_confirmation,
     NoticeKind.EMAIL_CHANGED: _email_changed,
+    NoticeKind.PASSWORD_CHANGED: _password_changed,
 }

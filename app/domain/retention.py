@@ -14,7 +14,7 @@ from datetime import timedelta
 from tortoise.expressions import Q
 
 from app.domain.deps import Deps
-from app.models import AuthThrottle, Hold, Notice, OneTimeToken, Session
+from app.models import AuthThrottle, GuestRate, Hold, Notice, OneTimeToken, Session
 from app.models.enums import HoldStatus, NoticeStatus
 
 # A spent or expired one-time token is kept this long (a late click still gets "already used").
@@ -49,4 +49,6 @@ async def purge(deps: Deps) -> PurgeReport:
     report.throttle_rows = await AuthThrottle.filter(
         Q(window_started_at__lt=stale) & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
     ).delete()
+    # A guest's spending counts for the current minute only.
+    report.throttle_rows += await GuestRate.filter(minute__lt=int(now.timestamp()) // 60 - 1).delete()
     return report

@@ -84,6 +84,12 @@ async def end(session_id: int) -> None:
     await Session.filter(id=session_id).delete()
 
 
+async def end_by_token(token: str) -> None:
+    """End the session a token opens, if any (a browser's cookie replaced by a new login)."""
+    if token and len(token) <= 200:
+        await Session.filter(token_hash=token_hash(token)).delete()
+
+
 async def end_all_for_patron(patron_id: int, *, keep_session_id: int | None = None) -> None:
     """End every session of a patron (password registered or changed), except maybe the current one."""
     query = Session.filter(patron_id=patron_id)

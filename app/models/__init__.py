@@ -4,7 +4,7 @@ Model docstrings become SQL table comments: keep semicolons and apostrophes out 
 (Tortoise splits statements on ";" and does not escape quotes on SQLite).
 """
 
-from app.models.accounts import AuthThrottle, OneTimeToken, Patron, Session, Staff
+from app.models.accounts import AuthThrottle, GuestRate, OneTimeToken, Patron, Session, Staff
 from app.models.calendar import CalendarDay, CalendarEvent
 from app.models.catalog import Item, Title
 from app.models.circulation import Hold, HoldCartEntry, Loan
@@ -24,6 +24,7 @@ __models__ = [
     Session,
     OneTimeToken,
     AuthThrottle,
+    GuestRate,
     Title,
     Item,
     Loan,

@@ -100,3 +100,16 @@ class AuthThrottle(Model):
     class Meta:
         table = "auth_throttle"
         unique_together = (("scope", "key"),)
+
+
+class GuestRate(Model):
+    """What one client address (HMAC digest) spent of the guest cost budget this minute."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    # Minutes since the epoch: the counter starts again each minute.
+    minute = fields.IntField()
+    spent = fields.IntField(default=0)
+
+    class Meta:
+        table = "guest_rates"

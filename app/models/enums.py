@@ -66,6 +66,7 @@ class NoticeKind(str, Enum):
     DUE_REMINDER = "due_reminder"
     EMAIL_CONFIRMATION = "email_confirmation"
     EMAIL_CHANGED = "email_changed"
+    PASSWORD_CHANGED = "password_changed"
 
 
 class NoticeStatus(str, Enum):

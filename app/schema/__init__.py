@@ -36,7 +36,10 @@ class NodeQuery:
             global_id = relay.GlobalID.from_id(id)
         except Exception:  # noqa: BLE001 - a malformed id names nothing
             return None
-        if info.schema.get_type_by_name(global_id.type_name) is None:
+        # Only the types that are nodes: `Query:1` or `UserError:1` names no object.
+        type_def = info.schema.get_type_by_name(global_id.type_name)
+        origin = getattr(type_def, "origin", None)
+        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
             return None
         return await global_id.resolve_node(info, required=False)
 

@@ -53,9 +53,7 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, relay.Node):
                       "are not possible yet (予約のご連絡はメールのみ).")
     def contactable(self) -> bool:
         return email_addresses.reachable(self.model)
-    reading_history_enabled: bool = strawberry.field(
-        description="True once the patron has opted in to keeping a loan history (借りた本の履歴)."
-    )
+
     notification_settings: NotificationSettings
     model: strawberry.Private[PatronModel]
 
@@ -64,10 +62,17 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, relay.Node):
         return cls(
             id=m.id, card_number=m.card_number, name_kana=m.name_kana, email=m.email,
             contact_email=m.contact_email,
-            reading_history_enabled=m.reading_history_enabled_at is not None,
             notification_settings=NotificationSettings(due_date_reminder=m.notify_due_reminder),
             model=m,
         )
+
+    @strawberry.field(description="True once the patron has opted in to keeping a loan history "
+                      "(借りた本の履歴). Only for the patron themself (null for staff).")
+    async def reading_history_enabled(self, info: Info[Context, None]) -> bool | None:
+        viewer = await info.context.patron()
+        if viewer is None or viewer.id != self.model.id:
+            return None
+        return self.model.reading_history_enabled_at is not None
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
@@ -198,12 +203,17 @@ class RegisterPatronPayload(Payload):
     patron: Patron | None = None
 
 
-def _deliver_token(ctx: Context, logged_in: LoggedIn, issue_token: bool) -> str | None:
-    """Hand the new session to the client: in the payload (API clients) or as a cookie."""
+async def _deliver_token(ctx: Context, logged_in: LoggedIn, issue_token: bool) -> str | None:
+    """Hand the new session to the client: in the payload (API clients) or as a cookie, which
+    replaces the browser's earlier session: that one ends, not left to idle out. A browser
+    also keeps the proof that it knows the account (`app.domain.throttle`)."""
     ctx.forget_session()
     if issue_token:
         return logged_in.token
+    if replaced := ctx.session_cookie():
+        await sessions.end_by_token(replaced)
     ctx.set_session_cookie(logged_in.token)
+    ctx.remember_browser(logged_in.browser_proof)
     return None
 
 
@@ -239,8 +249,9 @@ class AccountsMutation:
     @handle_user_errors(LoginPayload)
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         ctx = info.context
-        result = await accounts.login(ctx.deps, input.card_number, input.password, ctx.client_address)
-        token = _deliver_token(ctx, result, input.issue_token)
+        result = await accounts.login(ctx.deps, input.card_number, input.password, ctx.client_address,
+                                      ctx.browser_proofs())
+        token = await _deliver_token(ctx, result, input.issue_token)
         return LoginPayload(patron=Patron.from_model(result.patron), token=token)
 
     @strawberry.mutation(description="End the current session (ログアウト).")
@@ -261,7 +272,8 @@ class AccountsMutation:
     ) -> VerifyPatronIdentityPayload:
         ctx = info.context
         ticket = await accounts.verify_identity(
-            ctx.deps, input.card_number, input.name_kana, input.birth_date, input.phone, ctx.client_address
+            ctx.deps, input.card_number, input.name_kana, input.birth_date, input.phone, ctx.client_address,
+            ctx.browser_proofs(),
         )
         return VerifyPatronIdentityPayload(ticket=ticket.token, expires_at=ticket.expires_at)
 
@@ -272,9 +284,9 @@ class AccountsMutation:
     ) -> RegisterPasswordPayload:
         ctx = info.context
         result = await accounts.register_password(
-            ctx.deps, input.ticket, input.password, input.password_confirmation
+            ctx.deps, input.ticket, input.password, input.password_confirmation, ctx.browser_proofs()
         )
-        token = _deliver_token(ctx, result, input.issue_token)
+        token = await _deliver_token(ctx, result, input.issue_token)
         next_step = None if email_addresses.reachable(result.patron) else REGISTER_EMAIL_NEXT_STEP
         return RegisterPasswordPayload(patron=Patron.from_model(result.patron), token=token, next_step=next_step)
 
@@ -285,7 +297,7 @@ class AccountsMutation:
         await ctx.require_patron()
         patron = await accounts.change_password(
             ctx.deps, await ctx.session(), input.current_password, input.new_password,
-            input.new_password_confirmation, ctx.client_address,
+            input.new_password_confirmation, ctx.client_address, ctx.browser_proofs(),
         )
         return ChangePasswordPayload(patron=Patron.from_model(patron))
 
@@ -293,8 +305,9 @@ class AccountsMutation:
     @handle_user_errors(StaffLoginPayload)
     async def staff_login(self, info: Info[Context, None], input: StaffLoginInput) -> StaffLoginPayload:
         ctx = info.context
-        result = await accounts.staff_login(ctx.deps, input.username, input.password, ctx.client_address)
-        token = _deliver_token(ctx, result, input.issue_token)
+        result = await accounts.staff_login(ctx.deps, input.username, input.password, ctx.client_address,
+                                            ctx.browser_proofs())
+        token = await _deliver_token(ctx, result, input.issue_token)
         return StaffLoginPayload(staff=Staff.from_model(result.staff), token=token)
 
     @strawberry.mutation(description="Register a patron at the counter (staff only).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Awaitable, Callable, Generic, Iterable, Sequence, TypeVar
 
 import strawberry
@@ -12,6 +13,19 @@ NodeType = TypeVar("NodeType")
 
 DEFAULT_PAGE_SIZE = 20
 _CURSOR_PREFIX = "arrayconnection"
+# Every primary key is a 32-bit integer column (PostgreSQL `integer`): a larger number names
+# no row, and would be refused by the driver rather than found missing.
+MAX_ROW_ID = 2**31 - 1
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def parse_decimal(text: object, maximum: int = MAX_ROW_ID) -> int | None:
+    """The number an id or a cursor spells in ASCII digits, no sign or leading zero, up to
+    `maximum`; None for anything else (`１２`, `١٢`, `²`, `0012`, 20 digits)."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 @strawberry.type(description="A page of a list that can grow, with Relay cursors.")
@@ -41,13 +55,12 @@ class Page:
         if after:
             try:
                 prefix, value = relay.from_base64(after)
-                if prefix != _CURSOR_PREFIX:
-                    raise ValueError(prefix)
-                self.offset = int(value) + 1
             except (ValueError, TypeError):
-                raise GraphQLError("Argument 'after' is not a valid cursor.") from None
-            if self.offset < 1:
-                raise GraphQLError("Argument 'after' is not a valid cursor.")
+                prefix, value = None, None
+            position = parse_decimal(value) if prefix == _CURSOR_PREFIX else None
+            if position is None:
+                raise GraphQLError("Argument 'after' is not a valid cursor.", extensions={"code": "BAD_USER_INPUT"})
+            self.offset = position + 1
 
     def connection(self, rows: Sequence[Any], total: Callable[[], Awaitable[int]] | int,
                    node: Callable[[Any], NodeType] = lambda row: row) -> Connection[NodeType]:
@@ -102,6 +115,13 @@ async def query_connection(query: Any, first: int | None, after: str | None, max
     return page.connection(rows, count, node)
 
 
+def describe_enum_values(enum: Any, descriptions: dict[Any, str]) -> None:
+    """Give values of a strawberry enum made from a domain enum their schema descriptions."""
+    for value in enum.__strawberry_definition__.values:
+        if value.value in descriptions or value.name in descriptions:
+            value.description = descriptions.get(value.value) or descriptions.get(value.name)
+
+
 def encode_global_id(type_name: str, pk: int | None) -> strawberry.ID | None:
     """The global ID of a row of the given type (None for no row), e.g. of one just deleted."""
     return strawberry.ID(relay.to_base64(type_name, pk)) if pk is not None else None
@@ -113,22 +133,17 @@ def decode_global_id(value: str | relay.GlobalID, type_name: str) -> int | None:
         gid = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
     except Exception:  # noqa: BLE001 - any malformed id is simply "not found"
         return None
-    if gid.type_name != type_name:
-        return None
-    try:
-        return int(gid.node_id)
-    except ValueError:
-        return None
+    return parse_decimal(gid.node_id) if gid.type_name == type_name else None
 
 
 async def load_nodes(model: Any, node_ids: Iterable[str], build: Callable[[Any], Any],
                      visible: Callable[[Any], bool] = lambda row: True) -> list[Any]:
     """`resolve_nodes` for a Tortoise model: in the order asked, None where missing or not visible."""
-    node_ids = list(node_ids)
-    ids = [int(i) for i in node_ids if i.isdigit()]
-    found = {row.id: row for row in await model.filter(id__in=ids)} if ids else {}
+    ids = [parse_decimal(i) for i in node_ids]
+    wanted = [i for i in ids if i is not None]
+    found = {row.id: row for row in await model.filter(id__in=wanted)} if wanted else {}
     result = []
-    for raw in node_ids:
-        row = found.get(int(raw)) if raw.isdigit() else None
+    for id_ in ids:
+        row = found.get(id_) if id_ is not None else None
         result.append(build(row) if row is not None and visible(row) else None)
     return result

@@ -258,8 +258,10 @@ class HoldCartEntry(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        sees = await _viewer_or_staff_sees(info)
-        return await load_nodes(HoldCartEntryModel, node_ids, cls.from_model, visible=lambda m: sees(m.patron_id))
+        # The cart is a wish list, like favorites: the patron's own, not the desk's business.
+        viewer = await info.context.patron()
+        return await load_nodes(HoldCartEntryModel, node_ids, cls.from_model,
+                                visible=lambda m: viewer is not None and viewer.id == m.patron_id)
 
 
 # --- the patron's fields (My Page: 貸出中一覧, 予約中一覧, 取消済予約一覧, 予約カート) --------------
@@ -297,10 +299,14 @@ class PatronCirculation:
         rows = await query.order_by("-cancelled_at", "-id").offset(page.offset).limit(page.limit + 1).select_related("title")
         return page.connection(_with_titles(ctx, rows), query.count, lambda m: Hold.from_model(m, ctx))
 
-    @strawberry.field(description="The hold cart (予約カート), in the order titles were added.")
+    @strawberry.field(description="The hold cart (予約カート), in the order titles were added. Only for the "
+                      "patron themself (a wish list, like favorites: null for staff).")
     async def hold_cart(self, info: Info[Context, None], first: int | None = None,
-                        after: str | None = None) -> Connection[HoldCartEntry]:
+                        after: str | None = None) -> Connection[HoldCartEntry] | None:
         ctx = info.context
+        viewer = await ctx.patron()
+        if viewer is None or viewer.id != self.model.id:
+            return None
         # The cart is short (the cart limit): read whole, counted and paged here.
         rows = await circulation.cart_lines(self.model.id)
         return connection_of(rows, first, after, ctx.settings.max_page_size, HoldCartEntry.from_model)

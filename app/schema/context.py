@@ -92,6 +92,33 @@ class Context:
             samesite="lax",
         )
 
+    def session_cookie(self) -> str | None:
+        return self.request.cookies.get(self.settings.session_cookie_name)
+
+    # --- the known-browser cookie (app.domain.throttle) ----------------------------------
+
+    _PROOFS_KEPT = 5
+    _PROOF_MAX_LENGTH = 100
+
+    def browser_proofs(self) -> list[str]:
+        """The proofs this browser keeps that it logged in before, one per account (a family PC)."""
+        raw = self.request.cookies.get(self.settings.known_browser_cookie_name, "")
+        return [p for p in raw.split("~") if 0 < len(p) <= self._PROOF_MAX_LENGTH][: self._PROOFS_KEPT]
+
+    def remember_browser(self, proof: str | None) -> None:
+        if not proof:
+            return
+        kept = [proof, *(p for p in self.browser_proofs() if p != proof)][: self._PROOFS_KEPT]
+        self.response.set_cookie(
+            self.settings.known_browser_cookie_name,
+            "~".join(kept),
+            max_age=365 * 24 * 3600,
+            path="/",
+            httponly=True,
+            secure=self.settings.production,
+            samesite="lax",
+        )
+
     def clear_session_cookie(self) -> None:
         self.response.delete_cookie(
             self.settings.session_cookie_name,

@@ -54,11 +54,19 @@ class BoundedCache(Generic[V]):
 
 
 class DocumentCache:
-    """Valid documents by text, and per-operation summaries, for one schema."""
+    """Valid documents by text, and per-operation summaries and cost plans, for one schema."""
 
     def __init__(self, maxsize: int = 256) -> None:
         self.documents: BoundedCache[DocumentNode] = BoundedCache(maxsize)
         self.summaries: BoundedCache[dict[str, Any]] = BoundedCache(maxsize)
+        self.costs: BoundedCache[Any] = BoundedCache(maxsize)
+
+    def memo(self, cache: BoundedCache[V], query: object, operation_name: object, compute: Callable[[], V]) -> V:
+        """`compute()` for an operation of a document, kept by (text, operation name) when both
+        are what clients normally send (the operation name is the client's JSON: anything)."""
+        if not isinstance(query, str) or not isinstance(operation_name, (str, type(None))):
+            return compute()
+        return cache.memo((query, operation_name), compute)
 
     def extension(self) -> SchemaExtension:
         """A fresh extension instance for one request (strawberry calls this per operation)."""

@@ -15,8 +15,17 @@ from strawberry.utils.str_converters import to_camel_case
 from app.domain.errors import DomainError, ErrorCode, Failure
 from app.domain.messages import message_for
 from app.web.request_log import annotate_list
+from app.schema.base import describe_enum_values
 
 ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why an operation was refused.")
+describe_enum_values(ErrorCodeEnum, {
+    ErrorCode.PASSWORD_TOO_COMMON: "The new password is one of the most common passwords (an attacker's first guesses).",
+    ErrorCode.PASSWORD_REPEATED_CHARACTERS: "The new password is one character repeated (1111, aaaa).",
+    ErrorCode.PASSWORD_SEQUENTIAL_CHARACTERS: "The new password is a run of characters (1234, abcd, 4321).",
+    ErrorCode.PASSWORD_CONTAINS_BIRTH_DATE: "The new password holds 4 or more digits in a row of the patron's birth date.",
+    ErrorCode.PASSWORD_CONTAINS_PHONE_NUMBER: "The new password holds 4 or more digits in a row of the patron's phone number.",
+    ErrorCode.PASSWORD_CONTAINS_CARD_NUMBER: "The new password holds 4 or more digits in a row of the patron's card number.",
+})
 
 
 @strawberry.type(description="An expected failure: shown to the patron, never a bug.")

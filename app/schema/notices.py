@@ -14,7 +14,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.models import Notice as NoticeModel
 from app.models.enums import NoticeKind, NoticeStatus
 from app.schema import loaders
-from app.schema.base import Connection, decode_global_id, load_nodes, query_connection
+from app.schema.base import Connection, decode_global_id, describe_enum_values, load_nodes, query_connection
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from app.schema.accounts import Patron
 
 NoticeKindEnum = strawberry.enum(NoticeKind, name="NoticeKind", description="What a notice tells the patron.")
+describe_enum_values(NoticeKindEnum, {
+    NoticeKind.PASSWORD_CHANGED: "パスワード変更のお知らせ: the password was set or changed (no link; "
+                                 "\"if this was not you, contact the library\").",
+})
 NoticeStatusEnum = strawberry.enum(
     NoticeStatus, name="NoticeStatus",
     description="PENDING: waiting to be sent (or retried). SENT: accepted by the mail server. "

@@ -1,6 +1,7 @@
 """GraphQL-level protections, applied to every operation by `build_schema` and the view.
 
-- Abuse limits (depth, aliases, tokens) from the settings, with strawberry's extensions.
+- Abuse limits (depth, aliases, tokens) from the settings, with strawberry's extensions; text,
+  cost and the guests' rate before execution (`app.schema.admission`).
 - `OneGuessPerOperation`: an operation that guesses a secret (a password, a birth date, a
   ticket or e-mail token) may hold that one field and nothing else, so aliases cannot put a
   hundred guesses in one request. The list is by name, so mutations merged later are covered.
@@ -38,6 +39,7 @@ from strawberry.extensions import (
 
 from app.domain.errors import DomainError
 from app.domain.messages import message_for
+from app.schema.admission import Admission, ControlCharacterLiterals
 from app.schema.documents import DocumentCache
 from app.settings import Settings
 from app.web.request_log import annotate, log_unexpected
@@ -105,11 +107,8 @@ class OperationSummary(SchemaExtension):
         if document is None or request is None:
             return
         compute = functools.partial(_summary, document, ec.operation_name, ec.schema)
-        # The operation name is the client's JSON: anything, not only a string (never cached then).
-        if self.cache is None or not isinstance(ec.query, str) or not isinstance(ec.operation_name, (str, type(None))):
-            summary = compute()
-        else:
-            summary = self.cache.summaries.memo((ec.query, ec.operation_name), compute)
+        summary = compute() if self.cache is None else self.cache.memo(
+            self.cache.summaries, ec.query, ec.operation_name, compute)
         if summary:
             annotate(request.state, **summary)
 
@@ -140,11 +139,13 @@ def security_extensions(settings: Settings, cache: DocumentCache | None = None) 
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
         OneGuessPerOperation,
+        ControlCharacterLiterals,
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(AddValidationRules, rules),
         functools.partial(OperationSummary, cache),
+        functools.partial(Admission, settings, cache),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

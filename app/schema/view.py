@@ -50,7 +50,9 @@ class GraphQLView(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            value = super().decode_json(data)
+            # orjson also refuses lone surrogates ("\\ud800"), which no text may hold: they cannot
+            # be written to the database, a log line or the answer.
+            value = orjson.loads(data)
         except (ValueError, RecursionError):  # also bytes in no Unicode encoding, or nested too deep
             raise HTTPException(400, "Unable to parse request body as JSON") from None
         # Strawberry expects an object (an array is a batch, refused as such); `null` or `1`
