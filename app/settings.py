@@ -123,6 +123,9 @@ class Settings:
     # development, localhost). Anything else is refused before routing (no redirect to it).
     allowed_hosts: tuple[str, ...] = ()
     max_page_size: int = 100
+    # How known documents run: "compiled" (plans, app.schema.compiled), "interpreted"
+    # (graphql-core for every request), or "differential" (both, compared; see docs/performance.md)
+    graphql_execution: str = "compiled"
 
     # GraphQL abuse limits (see docs/security.md)
     max_query_depth: int = 10
@@ -301,6 +304,7 @@ class Settings:
             allowed_origins=origins,
             allowed_hosts=hosts,
             max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
+            graphql_execution=env.get("GRAPHQL_EXECUTION", defaults.graphql_execution).strip().lower(),
             max_query_depth=_int("MAX_QUERY_DEPTH", defaults.max_query_depth),
             max_aliases=_int("MAX_ALIASES", defaults.max_aliases),
             max_tokens=_int("MAX_TOKENS", defaults.max_tokens),

@@ -91,6 +91,20 @@ async def clean_database(database: str) -> None:
     await db.empty_tables()
 
 
+# GRAPHQL_EXECUTION=differential runs every compiled request through graphql-core as well and
+# fails the test on any difference between the two answers (CI's PostgreSQL pass does).
+GRAPHQL_EXECUTION = os.environ.get("GRAPHQL_EXECUTION", "compiled")
+
+
+@pytest.fixture(autouse=True)
+def compiled_matches_interpreted() -> Iterator[None]:
+    from app.schema import view
+
+    view.MISMATCHES.clear()
+    yield
+    assert not view.MISMATCHES, f"compiled execution differs from graphql-core's: {view.MISMATCHES}"
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START, "Asia/Tokyo")
@@ -106,6 +120,7 @@ def settings(database: str) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         argon2_parallelism=1,
+        graphql_execution=GRAPHQL_EXECUTION,
     )
 
 

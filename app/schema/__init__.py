@@ -20,6 +20,7 @@ from app.schema.calendar import CalendarEvent, CalendarMutation, CalendarQuery
 from app.schema.catalog import CatalogQuery, Item, Title
 from app.schema.circulation import NODE_TYPES as CIRCULATION_NODE_TYPES
 from app.schema.circulation import CirculationMutation
+from app.schema.compiled import MutationRoots
 from app.schema.documents import DocumentCache
 from app.schema.email import EmailMutation, EmailQuery
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
@@ -70,12 +71,16 @@ def build_schema(settings: Settings | None = None,
     settings = settings or Settings()
     # Clients send the same few documents again and again: parse, validate and summarise each once.
     documents = DocumentCache(maxsize=256)
-    return LibrarySchema(
+    differential = [MutationRoots] if settings.graphql_execution == "differential" else []
+    schema = LibrarySchema(
         query=Query,
         mutation=Mutation,
         types=_NODE_TYPES,
-        extensions=[documents.extension, *security_extensions(settings, documents), *(extensions or [])],
+        extensions=[documents.extension, *security_extensions(settings, documents), *differential,
+                    *(extensions or [])],
     )
+    schema.documents = documents  # the view runs known documents from here (`app.schema.compiled`)
+    return schema
 
 
 schema = build_schema()

@@ -106,14 +106,15 @@ class OperationSummary(SchemaExtension):
         request = getattr(ec.context, "request", None)
         if document is None or request is None:
             return
-        compute = functools.partial(_summary, document, ec.operation_name, ec.schema)
+        compute = functools.partial(operation_summary, document, ec.operation_name, ec.schema)
         summary = compute() if self.cache is None else self.cache.memo(
             self.cache.summaries, ec.query, ec.operation_name, compute)
         if summary:
             annotate(request.state, **summary)
 
 
-def _summary(document: DocumentNode, operation_name: str | None, schema: Any) -> dict[str, Any]:
+def operation_summary(document: DocumentNode, operation_name: str | None, schema: Any) -> dict[str, Any]:
+    """What the request log shows of an operation: its name, type and root fields (schema names only)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return {}
@@ -159,13 +160,14 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def present_errors(errors: list[GraphQLError], *, request_id: str | None, settings: Settings,
-                   operation: str | None = None) -> list[GraphQLError]:
+                   operation: str | None = None, log: bool = True) -> list[GraphQLError]:
     """The errors as the client may see them: bugs masked (and logged), suggestions hidden."""
     shown = []
     for error in errors:
         if is_unexpected(error):
-            log_unexpected(request_id, error.original_error, operation=operation,
-                           path=list(error.path) if error.path else None)
+            if log:
+                log_unexpected(request_id, error.original_error, operation=operation,
+                               path=list(error.path) if error.path else None)
             shown.append(GraphQLError(UNEXPECTED_ERROR, error.nodes, error.source, error.positions,
                                       error.path, extensions={"requestId": request_id}))
             continue
@@ -174,7 +176,8 @@ def present_errors(errors: list[GraphQLError], *, request_id: str | None, settin
             failure = error.original_error.failures[0]
             error = GraphQLError(message_for(failure), error.nodes, error.source, error.positions,
                                  error.path, extensions={"code": failure.code.value})
-        if not settings.field_suggestions_enabled:
-            error.message = _SUGGESTION.sub("", error.message)
+        if not settings.field_suggestions_enabled and _SUGGESTION.search(error.message):
+            error = GraphQLError(_SUGGESTION.sub("", error.message), error.nodes, error.source, error.positions,
+                                 error.path, error.original_error, error.extensions)
         shown.append(error)
     return shown

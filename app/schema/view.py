@@ -1,5 +1,6 @@
-"""The GraphQL HTTP endpoint: strawberry's ASGI view with our context, JSON encoding, and the
-last word on errors (bugs masked and logged, suggestions hidden; see `app.schema.security`)."""
+"""The GraphQL HTTP endpoint: strawberry's ASGI view with our context, JSON encoding, compiled
+execution of known documents (`app.schema.compiled`), and the last word on errors (bugs masked
+and logged, suggestions hidden; see `app.schema.security`)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 
 from app.domain.deps import Deps
+from app.schema.compiled import MUTATION_ROOTS, CompiledExecution
 from app.schema.context import Context
-from app.schema.security import is_unexpected, present_errors
-from app.web.request_log import annotate, request_id
+from app.schema.security import is_unexpected, operation_summary, present_errors
+from app.web.request_log import annotate, log_unexpected, request_id
+
+EXECUTION_MODES = ("compiled", "interpreted", "differential")
+# Differential mode: every request whose compiled answer differed from graphql-core's, in this
+# process (the test suite fails on any; an operator finds them in the error log).
+MISMATCHES: list[dict[str, Any]] = []
 
 
 class GraphQLView(GraphQL):
@@ -33,6 +40,101 @@ class GraphQLView(GraphQL):
             subscription_protocols=(),
         )
         self.deps = deps
+        self.documents = schema.documents  # type: ignore[attr-defined]
+        mode = deps.settings.graphql_execution
+        if mode not in EXECUTION_MODES:
+            raise ValueError(f"GRAPHQL_EXECUTION must be one of {', '.join(EXECUTION_MODES)}, not {mode!r}")
+        self.compiled = CompiledExecution(schema) if mode != "interpreted" else None
+        self.differential = mode == "differential"
+
+    async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,
+                                root_value: Any, sub_response: Response) -> Any:
+        """Run a known document's plan; anything else goes through strawberry and graphql-core."""
+        compiled = (self.compiled is not None and request_adapter.method == "POST"
+                    and isinstance(request_data, GraphQLRequestData))
+        if compiled:
+            found = self.plan(request, request_data)
+            if found is not None:
+                if self.differential:
+                    return await self.differential_run(request, request_data, context, root_value, found)
+                result, _roots = await self.execute_plan(request_data, context, root_value, found)
+                return result
+        annotate(request.state, execution="interpreted")
+        if not (compiled and self.differential):
+            return await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                                   sub_response)
+        # Differential mode, a document seen for the first time: interpreted first (which validates
+        # and caches it), recording a mutation's root values, then compared with its plan.
+        roots: dict[str, tuple[Any, bool]] = {}
+        token = MUTATION_ROOTS.set(("record", roots))
+        try:
+            first = await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                                    sub_response)
+        finally:
+            MUTATION_ROOTS.reset(token)
+        found = self.plan(request, request_data)
+        annotate(request.state, execution="interpreted")
+        if found is None or (found[0].serial and set(roots) != {f.key for f in found[0].root.fields}):
+            return first  # no plan, or graphql-core stopped before every root field ran
+        second, _roots = await self.execute_plan(request_data, await self.get_context(request, sub_response),
+                                                 root_value, found, replay=roots)
+        self.compare(request, request_data, second, first)
+        return first
+
+    def plan(self, request: Request, data: GraphQLRequestData) -> tuple[Any, Any] | None:
+        """The plan and coerced variables of a document validated before, or None to interpret."""
+        query, operation_name = data.query, data.operation_name
+        if not isinstance(query, str) or not isinstance(operation_name, (str, type(None))):
+            return None
+        document = self.documents.documents.get(query)
+        if document is None:  # never seen, or not valid: graphql-core validates (and caches) it
+            return None
+        found = self.compiled.plan(query, document, operation_name, data.variables)  # type: ignore[union-attr]
+        if found is not None:
+            summary = self.documents.summaries.memo(
+                (query, operation_name), lambda: operation_summary(document, operation_name, self.schema))
+            annotate(request.state, execution="compiled", **summary)
+        return found
+
+    async def execute_plan(self, data: GraphQLRequestData, context: Context, root_value: Any,
+                           found: tuple[Any, Any], replay: dict[str, Any] | None = None,
+                           ) -> tuple[ExecutionResult, dict[str, tuple[Any, bool]]]:
+        """The plan's result, and what a mutation's root resolvers returned (for differential mode)."""
+        plan, variables = found
+        run = self.compiled.run(plan, variables, context, root_value, data.extensions, replay)  # type: ignore[union-attr]
+        return await self.compiled.execute(run), run.resolved_roots  # type: ignore[union-attr]
+
+    async def differential_run(self, request: Request, data: GraphQLRequestData, context: Context, root_value: Any,
+                               found: tuple[Any, Any]) -> ExecutionResult:
+        """Differential mode: the request runs both ways, a mutation's root resolvers once (graphql-core
+        replays what the plan's returned), and the two answers' bytes are compared."""
+        first, roots = await self.execute_plan(data, context, root_value, found)
+        token = MUTATION_ROOTS.set(("replay", roots))
+        try:
+            second = await self.schema.execute(
+                data.query, variable_values=data.variables, context_value=await self.get_context(request, context.response),
+                root_value=root_value, operation_name=data.operation_name, operation_extensions=data.extensions,
+            )
+        finally:
+            MUTATION_ROOTS.reset(token)
+        self.compare(request, data, first, second)
+        return first
+
+    def compare(self, request: Request, data: GraphQLRequestData, compiled: ExecutionResult,
+                interpreted: ExecutionResult) -> None:
+        ours = self.encode_json(self._presented(request, compiled))
+        theirs = self.encode_json(self._presented(request, interpreted))
+        if ours != theirs:
+            MISMATCHES.append({"operation": data.operation_name, "query": data.query, "variables": data.variables,
+                               "compiled": ours, "interpreted": theirs})
+            log_unexpected(request_id(request.state), AssertionError("compiled execution differs"),
+                           operation=getattr(request.state, "log", {}).get("operation"))
+
+    def _presented(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """What `process_result` would send, without touching `result` or the request log."""
+        errors = result.errors and present_errors(
+            list(result.errors), request_id=request_id(request.state), settings=self.deps.settings, log=False)
+        return process_result(ExecutionResult(data=result.data, errors=errors or None, extensions=result.extensions))
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         return Context(request, response, self.deps)
