@@ -10,7 +10,8 @@ import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
@@ -46,6 +47,47 @@ class GraphQLView(GraphQL):
             raise ValueError(f"GRAPHQL_EXECUTION must be one of {', '.join(EXECUTION_MODES)}, not {mode!r}")
         self.compiled = CompiledExecution(schema) if mode != "interpreted" else None
         self.differential = mode == "differential"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or self.compiled is None:
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await self.post_compiled(request)
+        if response is None:  # not a known document's plain request: strawberry's way, body read once
+            try:
+                response = await self.run(request)
+            except HTTPException as e:
+                response = PlainTextResponse(e.reason, status_code=e.status_code)
+        await response(scope, receive, send)
+
+    async def post_compiled(self, request: Request) -> Response | None:
+        """The short way for the common request: a JSON POST of a document with a plan. Anything
+        else (a refusal, a first sight, a fallback) returns None and takes strawberry's way."""
+        if "application/json" not in request.headers.get("content-type", ""):
+            return None
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if type(body) is not dict:
+            return None
+        query, variables, extensions = body.get("query"), body.get("variables"), body.get("extensions")
+        if (type(query) is not str or (variables is not None and type(variables) is not dict)
+                or (extensions is not None and type(extensions) is not dict)):
+            return None
+        data = GraphQLRequestData(query=query, variables=variables, operation_name=body.get("operationName"),
+                                  extensions=extensions, protocol="http")
+        found = self.plan(request, data)
+        if found is None:
+            return None
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        if self.differential:
+            result = await self.differential_run(request, data, context, None, found)
+        else:
+            result, _roots = await self.execute_plan(data, context, None, found)
+        return self.create_response(await self.process_result(request, result), sub_response)
 
     async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,
                                 root_value: Any, sub_response: Response) -> Any:

@@ -18,6 +18,7 @@ Mutations run their root fields one after another, each with everything below it
 from __future__ import annotations
 
 import asyncio
+from base64 import b64encode
 from typing import Any, Callable
 
 from graphql import GraphQLError, located_error
@@ -31,6 +32,7 @@ from app.schema.compiled.plan import (
     ABSTRACT,
     ATTRIBUTE,
     LEAF,
+    NODE_ID,
     LIST,
     OBJECT,
     RESOLVER,
@@ -156,6 +158,10 @@ class Run:
             return f.resolver(**kwargs)
         if how == TYPENAME:
             return f.parent_type.name
+        if how == NODE_ID:  # a source that is not exactly the plan's class: relay's own resolver
+            field_path = Path(path, f.key, f.parent_type.name)
+            return f.resolver(root=source, info=self.info_class(_raw_info=self.info(f, field_path),
+                                                                _field=f.strawberry_field))
         return f.resolver(source, self.info(f, Path(path, f.key, f.parent_type.name)), **self.arguments(f))  # WRAPPED
 
     # --- selection sets -------------------------------------------------------------------
@@ -163,16 +169,25 @@ class Run:
     def execute_fields(self, plan: ObjectPlan, source: Any, path: Path | None, frame: Frame, out: dict) -> None:
         """Every field of `plan` on `source`, written into `out` in response order."""
         for f in plan.fields:
+            how = f.how
             try:
-                value = self.resolve(f, source, path)
+                if how == ATTRIBUTE:
+                    value = getattr(source, f.attribute)
+                elif how == NODE_ID and type(source) is f.node_class and (node_id := getattr(source, f.attribute)) is not None:
+                    value = b64encode(f"{f.parent_type.name}:{node_id}".encode()).decode()
+                else:
+                    value = self.resolve(f, source, path)
+                    if f.is_async or _is_awaitable(value):
+                        out[f.key] = None  # keeps the key's place in the response
+                        self.pending.append((value, self._resume_field, (f, path, frame, out)))
+                        continue
+                c = f.completion
+                if c.kind == LEAF:
+                    out[f.key] = value if type(value) is c.exact_type else _leaf(c, value, f)
+                else:
+                    self.complete(c, value, f, Path(path, f.key, f.parent_type.name), frame, out, f.key)
             except Exception as raw:  # noqa: BLE001 - a field error, located and recorded
                 self.field_error(raw, f, path, frame, out)
-            else:
-                if f.how != ATTRIBUTE and (f.is_async or _is_awaitable(value)):
-                    out[f.key] = None  # keeps the key's place in the response
-                    self.pending.append((value, self._resume_field, (f, path, frame, out)))
-                else:
-                    self.complete_field(f, value, path, frame, out)
             if frame.dead:
                 return  # a non-null field failed: its object is null, the rest is not executed
 

@@ -29,7 +29,6 @@ from graphql import (
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
-    GraphQLID,
     GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
@@ -60,6 +59,7 @@ ATTRIBUTE = 0  # getattr(source, name): a strawberry field without resolver
 TYPENAME = 1  # __typename
 RESOLVER = 2  # the field's own Python resolver, called directly
 WRAPPED = 3  # strawberry's resolve function (field extensions): called as graphql-core would
+NODE_ID = 4  # relay's Node.id with strawberry's own resolve_id/resolve_typename: base64("Type:id")
 
 # How a value is completed.
 LEAF = 0
@@ -83,6 +83,7 @@ class Completion:
     type: GraphQLOutputType  # the type without its NonNull wrapper
     serialize: Callable[[Any], Any] | None = None  # LEAF
     fast_type: type | None = None  # LEAF: values of exactly this type serialize to themselves
+    exact_type: type | None = None  # LEAF: as fast_type, but never int (whose range is checked)
     enum_names: dict[Any, str] | None = None  # LEAF enums: value -> name
     item: Completion | None = None  # LIST
     object: ObjectPlan | None = None  # OBJECT
@@ -108,6 +109,7 @@ class FieldPlan:
     source_kwarg: str | None = None  # RESOLVER: `root`/`parent` parameter name
     info_kwarg: str | None = None  # RESOLVER: `info` parameter name
     strawberry_field: Any = None  # RESOLVER: for the Info object
+    node_class: type | None = None  # NODE_ID: sources of exactly this class take the shortcut
     static_args: dict[str, Any] | None = None  # arguments ready to pass (no variables in them)
     dynamic_args: bool = False  # arguments hold variables: coerced per request
     convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # graphql values -> Python
@@ -212,7 +214,7 @@ class Compiler:
                 raise Unsupported("@stream")
             if name == "__typename":
                 plans.append(FieldPlan(key, name, nodes, parent, None, TYPENAME,
-                                       Completion(LEAF, True, GraphQLString, GraphQLString.coerce_output_value, str)))
+                                       Completion(LEAF, True, GraphQLString, GraphQLString.coerce_output_value, str, str)))
                 continue
             if name.startswith("__"):
                 raise Unsupported("introspection")
@@ -254,6 +256,9 @@ class Compiler:
             return
         plan.how = RESOLVER
         plan.resolver = resolver.wrapped_func
+        node_class = _default_node_id(sfield, plan.parent_type)
+        if node_class is not None:
+            plan.how, plan.node_class, plan.attribute = NODE_ID, node_class, node_class.resolve_id_attr()
         plan.is_async = resolver.is_async
         plan.pass_source = resolver.self_parameter is not None
         for parameter in (resolver.root_parameter, resolver.parent_parameter):
@@ -314,8 +319,8 @@ class Compiler:
 
     def _leaf(self, type_: Any, non_null: bool) -> Completion:
         fast: type | None = None
-        if type_ is GraphQLString or type_ is GraphQLID:
-            fast = str if type_ is GraphQLString else None
+        if _serializes_str_as_itself(type_):
+            fast = str
         elif type_ is GraphQLBoolean:
             fast = bool
         elif type_ is GraphQLInt:
@@ -323,7 +328,30 @@ class Compiler:
         enum_names = None
         if isinstance(type_, GraphQLEnumType):
             enum_names = dict(type_._value_lookup)  # what coerce_output_value looks up first
-        return Completion(LEAF, non_null, type_, type_.coerce_output_value, fast, enum_names)
+        exact = fast if fast is not int else None
+        return Completion(LEAF, non_null, type_, type_.coerce_output_value, fast, exact, enum_names)
+
+
+def _default_node_id(sfield: Any, parent: GraphQLObjectType) -> type | None:
+    """The class whose `id` is relay's default GlobalID (type name and the NodeID attribute), if
+    this field is that `id`: then `id` is base64("<parent type>:<attribute>") with no resolver call."""
+    from strawberry import relay
+
+    definition = (parent.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    if sfield.python_name != "_id" or not isinstance(origin, type) or not issubclass(origin, relay.Node):
+        return None
+    defaults = ("_id", "resolve_id", "resolve_typename", "resolve_id_attr")
+    if any(getattr(origin, name).__func__ is not getattr(relay.Node, name).__func__ for name in defaults[1:]):
+        return None
+    return origin
+
+
+def _serializes_str_as_itself(type_: Any) -> bool:
+    """graphql-core's String and ID (and strawberry's ID, which uses ID's serializer) return a str unchanged."""
+    from graphql.type.scalars import serialize_id, serialize_string
+
+    return type_.coerce_output_value in (serialize_string, serialize_id)
 
 
 def _uses_variables(node: FieldNode) -> bool:
@@ -346,6 +374,6 @@ def _is_strawberry_is_type_of(function: Callable[..., Any]) -> bool:
 
 __all__ = [
     "ABSTRACT", "ATTRIBUTE", "Compiler", "Completion", "FieldPlan", "GraphQLError", "LEAF", "LIST",
-    "OBJECT", "ObjectPlan", "OperationPlan", "RESOLVER", "TYPENAME", "Unsupported", "WRAPPED",
+    "NODE_ID", "OBJECT", "ObjectPlan", "OperationPlan", "RESOLVER", "TYPENAME", "Unsupported", "WRAPPED",
     "directive_variables", "find_operation",
 ]
