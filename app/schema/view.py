@@ -24,9 +24,22 @@ from app.schema.security import is_unexpected, operation_summary, present_errors
 from app.web.request_log import annotate, log_unexpected, request_id
 
 EXECUTION_MODES = ("compiled", "interpreted", "differential")
-# Differential mode: every request whose compiled answer differed from graphql-core's, in this
-# process (the test suite fails on any; an operator finds them in the error log).
-MISMATCHES: list[dict[str, Any]] = []
+
+
+class DifferentialLog:
+    """Differential mode, in this process: how many requests ran both ways, and each one whose
+    compiled answer differed from graphql-core's (the test suite fails on any; an operator finds
+    them in the error log as `compiled execution differs`)."""
+
+    def __init__(self) -> None:
+        self.compared = 0
+        self.mismatches: list[dict[str, Any]] = []
+
+    def clear(self) -> None:
+        self.compared, self.mismatches = 0, []
+
+
+DIFFERENTIAL = DifferentialLog()
 
 
 class GraphQLView(GraphQL):
@@ -166,8 +179,9 @@ class GraphQLView(GraphQL):
                 interpreted: ExecutionResult) -> None:
         ours = self.encode_json(self._presented(request, compiled))
         theirs = self.encode_json(self._presented(request, interpreted))
+        DIFFERENTIAL.compared += 1
         if ours != theirs:
-            MISMATCHES.append({"operation": data.operation_name, "query": data.query, "variables": data.variables,
+            DIFFERENTIAL.mismatches.append({"operation": data.operation_name, "query": data.query, "variables": data.variables,
                                "compiled": ours, "interpreted": theirs})
             log_unexpected(request_id(request.state), AssertionError("compiled execution differs"),
                            operation=getattr(request.state, "log", {}).get("operation"))
