@@ -17,9 +17,10 @@ guest, what remains of the minute's budget) in the response's `extensions.cost`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from graphql import ExecutionResult, GraphQLError, StringValueNode, ValidationRule
+from graphql import DocumentNode, ExecutionResult, GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 
 from app.domain import throttle
@@ -53,6 +54,65 @@ class ControlCharacterLiterals(ValidationRule):
             self.report_error(GraphQLError(_CONTROL_MESSAGE, node, extensions={"code": BAD_USER_INPUT}))
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """The decision on one request: a refusal (or None), and the cost report the client asked for."""
+
+    refusal: GraphQLError | None
+    report: dict[str, Any] | None
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"cost": self.report} if self.report is not None else {}
+
+
+async def admit(settings: Settings, cache: DocumentCache | None, schema: Any, document: DocumentNode, query: Any,
+                operation_name: Any, variables: Any, operation_extensions: Any, context: Any) -> Admitted:
+    """Decide whether this operation may run (once per request: a request run both ways in
+    differential mode is charged once, and both runs get the same answer)."""
+    state = context.request.state
+    decided = getattr(state, "admitted", None)
+    if decided is None:
+        decided = await _decide(settings, cache, schema, document, query, operation_name, variables,
+                                operation_extensions, context)
+        state.admitted = decided
+    return decided
+
+
+async def _decide(settings: Settings, cache: DocumentCache | None, schema: Any, document: DocumentNode, query: Any,
+                  operation_name: Any, variables: Any, operation_extensions: Any, context: Any) -> Admitted:
+    if has_control_characters(variables):
+        return Admitted(GraphQLError(_CONTROL_MESSAGE, extensions={"code": BAD_USER_INPUT}), None)
+
+    def compute() -> Any:
+        return plan_cost(document, operation_name, schema)
+
+    plan = compute() if cache is None else cache.memo(cache.costs, query, operation_name, compute)
+    cost = plan.evaluate(variables, settings.max_page_size)
+    budget = settings.max_query_cost
+    asked = isinstance(operation_extensions, dict) and operation_extensions.get("cost") is True
+    report = {"requested": cost, "limit": budget} if asked else None
+    if cost > budget:
+        return Admitted(GraphQLError(
+            f"This operation costs {cost}, more than the {budget} allowed: ask for fewer items "
+            "(a smaller `first`) or fewer nested lists.",
+            extensions={"code": COST_LIMIT_EXCEEDED, "cost": cost, "budget": budget},
+        ), report)
+    if settings.guest_cost_per_minute <= 0 or await context.session() is not None:
+        return Admitted(None, report)
+    spending = await throttle.charge_guest(context.deps, context.client_address, cost)
+    if report is not None:
+        report["guest"] = {"limit": spending.limit, "remaining": spending.remaining,
+                           "resetSeconds": spending.reset_seconds}
+    if spending.exceeded:
+        return Admitted(GraphQLError(
+            f"Guests at this address have used this minute's budget; try again in {spending.reset_seconds} s "
+            "or log in.",
+            extensions={"code": RATE_LIMITED, "retryAfter": spending.reset_seconds},
+        ), report)
+    return Admitted(None, report)
+
+
 class Admission(SchemaExtension):
     """Refuse an operation with control characters in its variables, above the cost budget, or
     from a guest address over its rate; report the cost when the client asks."""
@@ -60,53 +120,16 @@ class Admission(SchemaExtension):
     def __init__(self, settings: Settings, cache: DocumentCache | None = None) -> None:
         self.settings = settings
         self.cache = cache
-        self.report: dict[str, Any] | None = None
+        self.admitted: Admitted | None = None
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
-        error = await self._refusal()
-        if error is not None:
-            ec.result = ExecutionResult(data=None, errors=[error])
+        if ec.graphql_document is not None:
+            self.admitted = await admit(self.settings, self.cache, ec.schema._schema, ec.graphql_document, ec.query,
+                                        ec.operation_name, ec.variables, ec.operation_extensions, ec.context)
+            if self.admitted.refusal is not None:
+                ec.result = ExecutionResult(data=None, errors=[self.admitted.refusal])
         yield
 
-    async def _refusal(self) -> GraphQLError | None:
-        ec = self.execution_context
-        if has_control_characters(ec.variables):
-            return GraphQLError(_CONTROL_MESSAGE, extensions={"code": BAD_USER_INPUT})
-        document = ec.graphql_document
-        if document is None:
-            return None
-        schema = ec.schema._schema
-
-        def compute() -> Any:
-            return plan_cost(document, ec.operation_name, schema)
-
-        plan = compute() if self.cache is None else self.cache.memo(self.cache.costs, ec.query, ec.operation_name, compute)
-        cost = plan.evaluate(ec.variables, self.settings.max_page_size)
-        budget = self.settings.max_query_cost
-        asked = isinstance(ec.operation_extensions, dict) and ec.operation_extensions.get("cost") is True
-        if asked:
-            self.report = {"requested": cost, "limit": budget}
-        if cost > budget:
-            return GraphQLError(
-                f"This operation costs {cost}, more than the {budget} allowed: ask for fewer items "
-                "(a smaller `first`) or fewer nested lists.",
-                extensions={"code": COST_LIMIT_EXCEEDED, "cost": cost, "budget": budget},
-            )
-        context = ec.context
-        if self.settings.guest_cost_per_minute <= 0 or await context.session() is not None:
-            return None
-        spending = await throttle.charge_guest(context.deps, context.client_address, cost)
-        if asked:
-            self.report["guest"] = {"limit": spending.limit, "remaining": spending.remaining,
-                                    "resetSeconds": spending.reset_seconds}
-        if spending.exceeded:
-            return GraphQLError(
-                f"Guests at this address have used this minute's budget; try again in {spending.reset_seconds} s "
-                "or log in.",
-                extensions={"code": RATE_LIMITED, "retryAfter": spending.reset_seconds},
-            )
-        return None
-
     def get_results(self) -> dict[str, Any]:
-        return {"cost": self.report} if self.report is not None else {}
+        return self.admitted.extensions if self.admitted is not None else {}

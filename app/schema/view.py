@@ -18,6 +18,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_res
 from strawberry.types import ExecutionResult
 
 from app.domain.deps import Deps
+from app.schema.admission import admit
 from app.schema.compiled import MUTATION_ROOTS, CompiledExecution
 from app.schema.context import Context
 from app.schema.security import is_unexpected, operation_summary, present_errors
@@ -136,7 +137,7 @@ class GraphQLView(GraphQL):
         self.compare(request, request_data, second, first)
         return first
 
-    def plan(self, request: Request, data: GraphQLRequestData) -> tuple[Any, Any] | None:
+    def plan(self, request: Request, data: GraphQLRequestData) -> tuple[Any, Any, Any] | None:
         """The plan and coerced variables of a document validated before, or None to interpret."""
         query, operation_name = data.query, data.operation_name
         if not isinstance(query, str) or not isinstance(operation_name, (str, type(None))):
@@ -145,22 +146,29 @@ class GraphQLView(GraphQL):
         if document is None:  # never seen, or not valid: graphql-core validates (and caches) it
             return None
         found = self.compiled.plan(query, document, operation_name, data.variables)  # type: ignore[union-attr]
-        if found is not None:
-            summary = self.documents.summaries.memo(
-                (query, operation_name), lambda: operation_summary(document, operation_name, self.schema))
-            annotate(request.state, execution="compiled", **summary)
-        return found
+        if found is None:
+            return None
+        summary = self.documents.summaries.memo(
+            (query, operation_name), lambda: operation_summary(document, operation_name, self.schema))
+        annotate(request.state, execution="compiled", **summary)
+        return (*found, document)
 
     async def execute_plan(self, data: GraphQLRequestData, context: Context, root_value: Any,
-                           found: tuple[Any, Any], replay: dict[str, Any] | None = None,
+                           found: tuple[Any, Any, Any], replay: dict[str, Any] | None = None,
                            ) -> tuple[ExecutionResult, dict[str, tuple[Any, bool]]]:
         """The plan's result, and what a mutation's root resolvers returned (for differential mode)."""
-        plan, variables = found
+        plan, variables, document = found
+        admitted = await admit(self.deps.settings, self.documents, self.schema._schema, document, data.query,
+                               data.operation_name, data.variables, data.extensions, context)
+        if admitted.refusal is not None:
+            return ExecutionResult(data=None, errors=[admitted.refusal], extensions=admitted.extensions or None), {}
         run = self.compiled.run(plan, variables, context, root_value, data.extensions, replay)  # type: ignore[union-attr]
-        return await self.compiled.execute(run), run.resolved_roots  # type: ignore[union-attr]
+        result = await self.compiled.execute(run)  # type: ignore[union-attr]
+        result.extensions = admitted.extensions or None
+        return result, run.resolved_roots
 
     async def differential_run(self, request: Request, data: GraphQLRequestData, context: Context, root_value: Any,
-                               found: tuple[Any, Any]) -> ExecutionResult:
+                               found: tuple[Any, Any, Any]) -> ExecutionResult:
         """Differential mode: the request runs both ways, a mutation's root resolvers once (graphql-core
         replays what the plan's returned), and the two answers' bytes are compared."""
         first, roots = await self.execute_plan(data, context, root_value, found)
