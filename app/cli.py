@@ -242,6 +242,25 @@ def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_trust_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from app.schema import build_schema
+    from app.schema.trusted import ManifestError, client_manifest, write_manifest
+
+    directory = Path(args.dir or settings.trusted_documents_dir or "trusted-documents")
+    try:
+        documents = client_manifest(Path(args.manifest))
+        path = write_manifest(directory, args.client, documents, settings, build_schema(settings))
+    except (ManifestError, OSError, ValueError) as error:
+        console.print(f"[red]Not registered:[/red] {escape(str(error))}")
+        return 1
+    console.print(f"{len(documents)} documents of {escape(args.client)} registered in {escape(str(path))}")
+    from app.schema.trusted import directories
+
+    if directory.resolve() not in [d.resolve() for d in directories(settings)]:
+        console.print(f"[yellow]Set TRUSTED_DOCUMENTS_DIR={escape(str(directory))} for the server to load them.[/yellow]")
+    return 0
+
+
 def _log_as_json(settings: Settings) -> None:
     """The worker's log: JSON lines on stdout, as `serve` writes them."""
     from app.web.request_log import logging_config
@@ -341,7 +360,8 @@ _MAIL = ["LIBRARY_NAME", "MAIL_FROM", "PUBLIC_BASE_URL", "SMTP_HOST", "SMTP_PORT
 COMMAND_SETTINGS: dict[str, list[str]] = {
     "serve": [*_DATABASE, "PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "GRAPHIQL", "INTROSPECTION", "LOG_LEVEL",
               "LIBRARY_TODAY", "PROMETHEUS_MULTIPROC_DIR", *_CIRCULATION, "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "MAX_BODY_BYTES",
-              "MAX_QUERY_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "MAX_PAGE_SIZE"],
+              "MAX_QUERY_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "MAX_PAGE_SIZE", "GRAPHQL_EXECUTION",
+              "TRUSTED_DOCUMENTS_DIR", "TRUSTED_DOCUMENTS_ONLY"],
     "migrate": ["DATABASE_URL"],
     "demo": [*_DATABASE, *_CIRCULATION, "LIBRARY_TODAY"],
     "create-staff": [*_DATABASE, "ARGON2_TIME_COST", "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM"],
@@ -351,6 +371,7 @@ COMMAND_SETTINGS: dict[str, list[str]] = {
                "HOLD_HISTORY_DAYS", "NOTICE_RETENTION_DAYS"],
     "send-mail": [*_DATABASE, *_MAIL],
     "mail-sink": [],
+    "trust-documents": ["TRUSTED_DOCUMENTS_DIR", "INTROSPECTION", "MAX_QUERY_DEPTH", "MAX_ALIASES", "MAX_TOKENS"],
 }
 
 
@@ -458,6 +479,17 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sink.add_argument("--port", type=int, default=1025, help="port to listen on")
     sink.set_defaults(func=cmd_mail_sink)
+
+    trust = command("trust-documents", "register a client's documents (persisted queries) by hash",
+                    "Check every document of a client's manifest against the schema and the limits (as a request "
+                    "would be) and store it as DIR/CLIENT.json; the server loads that directory at start "
+                    "(TRUSTED_DOCUMENTS_DIR) and clients send {\"documentId\": \"sha256:<hex>\"}. MANIFEST: an Apollo "
+                    "persisted query manifest, a Relay (or any) {id: text} JSON map with SHA-256 ids, a .graphql "
+                    "file, or a directory of them.", exit_status="0 registered, 1 refused (the reason is printed)")
+    trust.add_argument("manifest", metavar="MANIFEST", help="the client's manifest, .graphql file or directory")
+    trust.add_argument("--client", required=True, help="the client's name (the file is CLIENT.json; replaces its last one)")
+    trust.add_argument("--dir", help="where manifests are kept (default: TRUSTED_DOCUMENTS_DIR, else ./trusted-documents)")
+    trust.set_defaults(func=cmd_trust_documents)
     return parser
 
 
@@ -471,7 +503,7 @@ def _version() -> str:
 
 
 # Commands that never open the database.
-_WITHOUT_DATABASE = {"mail-sink"}
+_WITHOUT_DATABASE = {"mail-sink", "trust-documents"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -482,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["LIBRARY_TODAY"] = args.today
     try:
         settings = Settings.from_env()
-        if args.command != "mail-sink":
+        if args.command not in _WITHOUT_DATABASE:
             db.tortoise_config(settings.database_url)  # refuses a SQLite file in a missing directory
     except (SettingsError, db.DatabaseLocationError) as error:
         console.print(f"[red]Settings refused:[/red] {escape(str(error))}")

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
         lifespan=lifespan,
     )
     app.state.deps = deps
+    app.state.graphql = graphql
     return app
 
 

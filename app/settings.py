@@ -126,6 +126,10 @@ class Settings:
     # How known documents run: "compiled" (plans, app.schema.compiled), "interpreted"
     # (graphql-core for every request), or "differential" (both, compared; see docs/performance.md)
     graphql_execution: str = "compiled"
+    # Trusted documents (app/schema/trusted.py): a directory of the site's own manifests besides
+    # the package's, and whether requests must name a registered document
+    trusted_documents_dir: str = ""
+    trusted_documents_only: bool = False
 
     # GraphQL abuse limits (see docs/security.md)
     max_query_depth: int = 10
@@ -220,6 +224,12 @@ class Settings:
                 raise SettingsError(f"{name} must be a whole number, not {raw!r}")
             return int(raw)
 
+        def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+            value = env.get(name, default).strip().lower() or default
+            if value not in choices:
+                raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+            return value
+
         def _bool(name: str, default: bool | None) -> bool | None:
             raw = env.get(name)
             if raw is None or raw == "":
@@ -304,7 +314,10 @@ class Settings:
             allowed_origins=origins,
             allowed_hosts=hosts,
             max_page_size=_int("MAX_PAGE_SIZE", defaults.max_page_size),
-            graphql_execution=env.get("GRAPHQL_EXECUTION", defaults.graphql_execution).strip().lower(),
+            graphql_execution=_choice("GRAPHQL_EXECUTION", ("compiled", "interpreted", "differential"),
+                                      defaults.graphql_execution),
+            trusted_documents_dir=env.get("TRUSTED_DOCUMENTS_DIR", ""),
+            trusted_documents_only=bool(_bool("TRUSTED_DOCUMENTS_ONLY", False)),
             max_query_depth=_int("MAX_QUERY_DEPTH", defaults.max_query_depth),
             max_aliases=_int("MAX_ALIASES", defaults.max_aliases),
             max_tokens=_int("MAX_TOKENS", defaults.max_tokens),

@@ -130,18 +130,24 @@ def operation_summary(document: DocumentNode, operation_name: str | None, schema
     }
 
 
+def validation_rules(settings: Settings) -> list[type[ValidationRule]]:
+    """The rules a document must pass besides the GraphQL spec's own (and strawberry's), for these
+    settings: depth, aliases, one guess per operation, no control characters in literals."""
+    return [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        OneGuessPerOperation,
+        ControlCharacterLiterals,
+    ]
+
+
 def security_extensions(settings: Settings, cache: DocumentCache | None = None) -> list[Callable[[], SchemaExtension]]:
     """Extension factories (one instance per request) for these settings.
 
     The validation rules are built once: a limiter built per request brings rule classes of
     its own, and a document validated once (`app.schema.documents`) is validated against them.
     """
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-        OneGuessPerOperation,
-        ControlCharacterLiterals,
-    ]
+    rules = validation_rules(settings)
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(AddValidationRules, rules),

@@ -16,12 +16,14 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
+from graphql import GraphQLError
 
 from app.domain.deps import Deps
 from app.schema.admission import admit
 from app.schema.compiled import MUTATION_ROOTS, CompiledExecution
 from app.schema.context import Context
 from app.schema.security import is_unexpected, operation_summary, present_errors
+from app.schema.trusted import PERSISTED_QUERY_NOT_FOUND, TRUSTED_DOCUMENT_REQUIRED, TrustedDocuments
 from app.web.request_log import annotate, log_unexpected, request_id
 
 EXECUTION_MODES = ("compiled", "interpreted", "differential")
@@ -61,23 +63,46 @@ class GraphQLView(GraphQL):
             raise ValueError(f"GRAPHQL_EXECUTION must be one of {', '.join(EXECUTION_MODES)}, not {mode!r}")
         self.compiled = CompiledExecution(schema) if mode != "interpreted" else None
         self.differential = mode == "differential"
+        # Registered documents (app/schema/trusted.py): validated now, their plans built now.
+        self.trusted = TrustedDocuments.load(deps.settings, schema)
+        if self.compiled is not None:
+            for known in self.trusted:
+                self.compiled.warm(known.text, known.document, known.operation_names())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or self.compiled is None:
-            await super().__call__(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)  # GraphiQL (GET), refusals
             return
         request = Request(scope, receive)
-        response = await self.post_compiled(request)
-        if response is None:  # not a known document's plain request: strawberry's way, body read once
-            try:
-                response = await self.run(request)
-            except HTTPException as e:
-                response = PlainTextResponse(e.reason, status_code=e.status_code)
+        try:
+            response = await self.post(request)
+        except HTTPException as e:
+            response = PlainTextResponse(e.reason, status_code=e.status_code)
         await response(scope, receive, send)
 
-    async def post_compiled(self, request: Request) -> Response | None:
-        """The short way for the common request: a JSON POST of a document with a plan. Anything
-        else (a refusal, a first sight, a fallback) returns None and takes strawberry's way."""
+    async def post(self, request: Request) -> Response:
+        """A POSTed operation: a known document runs its plan, anything else goes through
+        strawberry and graphql-core; a body strawberry would refuse is left to it."""
+        data = await self.request_data(request)
+        if data is None:
+            return await self.run(request)  # the body is read once (Starlette keeps it)
+        refusal = self.trusted_text(data)
+        if refusal is not None:
+            return self.create_response({"data": None, "errors": [refusal.formatted]}, await self.get_sub_response(request))
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        found = self.plan(request, data) if self.compiled is not None else None
+        if found is None:
+            result = await self.execute_operation(request, self.request_adapter_class(request), data, context, None,
+                                                  sub_response)
+        elif self.differential:
+            result = await self.differential_run(request, data, context, None, found)
+        else:
+            result, _roots = await self.execute_plan(data, context, None, found)
+        return self.create_response(await self.process_result(request, result), sub_response)
+
+    async def request_data(self, request: Request) -> GraphQLRequestData | None:
+        """The operation of a well-formed JSON body (None: let strawberry answer the request)."""
         if "application/json" not in request.headers.get("content-type", ""):
             return None
         try:
@@ -87,34 +112,45 @@ class GraphQLView(GraphQL):
         if type(body) is not dict:
             return None
         query, variables, extensions = body.get("query"), body.get("variables"), body.get("extensions")
-        if (type(query) is not str or (variables is not None and type(variables) is not dict)
+        if ((variables is not None and type(variables) is not dict)
                 or (extensions is not None and type(extensions) is not dict)):
             return None
-        data = GraphQLRequestData(query=query, variables=variables, operation_name=body.get("operationName"),
-                                  extensions=extensions, protocol="http")
-        found = self.plan(request, data)
-        if found is None:
+        if query is None:
+            query = self.document_by_id(body.get("documentId"), extensions)
+        if type(query) is not str and not isinstance(query, GraphQLError):
             return None
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
-        if self.differential:
-            result = await self.differential_run(request, data, context, None, found)
-        else:
-            result, _roots = await self.execute_plan(data, context, None, found)
-        return self.create_response(await self.process_result(request, result), sub_response)
+        return GraphQLRequestData(query=query, variables=variables, operation_name=body.get("operationName"),
+                                  extensions=extensions, protocol="http")
+
+    def document_by_id(self, document_id: Any, extensions: dict | None) -> str | GraphQLError | None:
+        """The text of a registered document named by `documentId` (or Apollo's persisted-query hash)."""
+        if document_id is None and extensions is not None:
+            persisted = extensions.get("persistedQuery")
+            if isinstance(persisted, dict) and isinstance(persisted.get("sha256Hash"), str):
+                document_id = "sha256:" + persisted["sha256Hash"].lower()
+        if document_id is None:
+            return None
+        known = self.trusted.by_id.get(document_id) if isinstance(document_id, str) else None
+        if known is None:
+            return GraphQLError("PersistedQueryNotFound: no registered document has this id.",
+                                extensions={"code": PERSISTED_QUERY_NOT_FOUND})
+        return known.text
+
+    def trusted_text(self, data: GraphQLRequestData) -> GraphQLError | None:
+        """A refusal of the request's document: an unknown id, or (TRUSTED_DOCUMENTS_ONLY) a text
+        that no registered document has."""
+        if isinstance(data.query, GraphQLError):
+            return data.query
+        if self.deps.settings.trusted_documents_only and data.query not in self.trusted.by_text:
+            return GraphQLError("Only registered documents are accepted here: send a `documentId`.",
+                                extensions={"code": TRUSTED_DOCUMENT_REQUIRED})
+        return None
 
     async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,
                                 root_value: Any, sub_response: Response) -> Any:
-        """Run a known document's plan; anything else goes through strawberry and graphql-core."""
+        """graphql-core's way (in differential mode, a document seen for the first time runs its plan too)."""
         compiled = (self.compiled is not None and request_adapter.method == "POST"
                     and isinstance(request_data, GraphQLRequestData))
-        if compiled:
-            found = self.plan(request, request_data)
-            if found is not None:
-                if self.differential:
-                    return await self.differential_run(request, request_data, context, root_value, found)
-                result, _roots = await self.execute_plan(request_data, context, root_value, found)
-                return result
         annotate(request.state, execution="interpreted")
         if not (compiled and self.differential):
             return await super().execute_operation(request, request_adapter, request_data, context, root_value,
@@ -143,8 +179,11 @@ class GraphQLView(GraphQL):
         if not isinstance(query, str) or not isinstance(operation_name, (str, type(None))):
             return None
         document = self.documents.documents.get(query)
-        if document is None:  # never seen, or not valid: graphql-core validates (and caches) it
-            return None
+        if document is None:
+            known = self.trusted.by_text.get(query)
+            if known is None:  # never seen, or not valid: graphql-core validates (and caches) it
+                return None
+            document = known.document
         found = self.compiled.plan(query, document, operation_name, data.variables)  # type: ignore[union-attr]
         if found is None:
             return None

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Hashable
 
 from graphql import DocumentNode, GraphQLError, OperationType
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
@@ -116,6 +116,21 @@ class CompiledExecution:
         if plan is UNSUPPORTED:
             return None
         return plan, variables
+
+    def warm(self, query: str, document: DocumentNode, operation_names: list[str | None]) -> None:
+        """Build the plans of a document's operations now (those whose plan needs no variable)."""
+        if directive_variables(document):
+            return  # built per request: the plan depends on the variables' values
+        for name in operation_names:
+            if len(operation_names) > 1 and name is None:
+                continue
+            try:
+                plan: Any = self.compiler.compile(document, name, VariableValues({}, {}))
+            except Unsupported:
+                plan = UNSUPPORTED
+            self.plans.put((query, name, ()), plan)
+            if len(operation_names) == 1:
+                self.plans.put((query, None, ()), plan)
 
     def run(self, plan: OperationPlan, variables: Any, context: Any, root_value: Any = None,
             operation_extensions: dict[str, Any] | None = None,
