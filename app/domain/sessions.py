@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
+from tortoise import fields
+
 from app import db
 from app.domain.deps import Deps
 from app.domain.security import new_token, token_hash
@@ -63,12 +65,35 @@ async def _lookup(digest: str) -> Session | None:
     if not rows:
         return None
     row = rows[0]
-    session = Session._init_from_db(**{c: row[c] for c in Session._meta.db_fields})
+    session = Session._init_from_db(**_columns(Session, row, ""))
     for attr, model, prefix in (("patron", Patron, "p__"), ("staff", Staff, "st__")):
         found = row[f"{prefix}id"] is not None
-        related = model._init_from_db(**{c: row[prefix + c] for c in model._meta.db_fields}) if found else None
+        related = model._init_from_db(**_columns(model, row, prefix)) if found else None
         object.__setattr__(session, f"_{attr}", related)
     return session
+
+
+def _columns(model: type, row: dict, prefix: str) -> dict:
+    """The model's columns from the row, timestamps already parsed (SQLite returns text, which
+    Tortoise would parse with a slower parser of its own)."""
+    values = {c: row[prefix + c] for c in model._meta.db_fields}
+    timestamps, dates = _dated_columns(model)
+    for column in timestamps:
+        if values[column] is not None:
+            values[column] = db.to_datetime(values[column])
+    for column in dates:
+        if values[column] is not None:
+            values[column] = db.to_date(values[column])
+    return values
+
+
+@functools.cache
+def _dated_columns(model: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The model's timestamp columns and its date columns."""
+    fields_map = model._meta.fields_map
+    return (tuple(f.source_field or n for n, f in fields_map.items() if isinstance(f, fields.DatetimeField)),
+            tuple(f.source_field or n for n, f in fields_map.items() if isinstance(f, fields.DateField)
+                  and not isinstance(f, fields.DatetimeField)))
 
 
 @functools.cache

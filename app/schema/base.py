@@ -105,9 +105,14 @@ def connection_of(items: Sequence[Any], first: int | None, after: str | None, ma
 async def query_connection(query: Any, first: int | None, after: str | None, max_size: int,
                            node: Callable[[Any], NodeType],
                            count: Callable[[], Awaitable[int]] | None = None) -> Connection[NodeType]:
-    """A connection over an ordered Tortoise query, paged in the database, counted only when asked
-    (`first: 0` reads no rows: the count alone)."""
+    """A connection over an ordered Tortoise query (or a function making it, when building it is
+    worth saving), paged in the database, counted only when asked (`first: 0` reads no rows:
+    the count alone)."""
     page = Page(first, after, max_size)
+    if count is not None and page.limit == 0:
+        return page.counted(await count())
+    if callable(query) and not hasattr(query, "offset"):
+        query = query()
     count = count or query.count
     if page.limit == 0:
         return page.counted(await count())

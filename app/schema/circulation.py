@@ -277,8 +277,8 @@ class PatronCirculation:
         ctx = info.context
         page = Page(first, after, ctx.settings.max_page_size)
         rows, total = await circulation.current_loans(self.model.id, page.offset, page.limit + 1)
-        if total is None:  # a page past the end
-            total = LoanModel.filter(patron_id=self.model.id, returned_at=None).count
+        if total is None:  # no row: none at all, or a page past the end
+            total = 0 if page.offset == 0 else LoanModel.filter(patron_id=self.model.id, returned_at=None).count
         return page.connection(rows, total, lambda m: Loan.from_model(m, ctx))
 
     @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")

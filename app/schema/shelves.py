@@ -164,10 +164,11 @@ class PatronShelves:
                         after: str | None = None) -> Connection[Favorite] | None:
         if not await self._mine(info):
             return None
-        query = FavoriteModel.filter(patron_id=self.model.id).order_by("-created_at", "-id")
-        # My Page shows the number: counted by hand-written SQL.
+        # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
+        count = functools.partial(shelves.count_favorites, self.model.id)
+        query = lambda: FavoriteModel.filter(patron_id=self.model.id).order_by("-created_at", "-id")  # noqa: E731
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Favorite.from_model, functools.partial(shelves.count_favorites, self.model.id))
+                                      Favorite.from_model, count)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: int | None = None,

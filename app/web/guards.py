@@ -161,6 +161,20 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, production: bool) -> None:
         self.app = app
         self.production = production
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            # Pages such as the e-mail confirmation carry tokens in their URL.
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            # Answers are personal (a patron's loans) or carry tokens: no cache may keep them.
+            (b"cache-control", b"no-store"),
+        ]
+        if production:
+            common.append((b"strict-transport-security", b"max-age=31536000"))
+        # JSON is never rendered: it may load nothing. HTML pages (GraphiQL, the e-mail
+        # confirmation page) keep their own CSP but may not be framed (clickjacking).
+        self.json_headers = [*common, (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")]
+        self.other_headers = [*common, (b"content-security-policy", b"frame-ancestors 'none'")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,21 +183,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                # Pages such as the e-mail confirmation carry tokens in their URL.
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
-                is_json = headers.get("content-type", "").startswith("application/json")
-                # JSON is never rendered: it may load nothing. HTML pages (GraphiQL, the e-mail
-                # confirmation page) keep their own CSP but may not be framed (clickjacking).
-                headers.setdefault("Content-Security-Policy",
-                                   "default-src 'none'; frame-ancestors 'none'" if is_json
-                                   else "frame-ancestors 'none'")
-                # Answers are personal (a patron's loans) or carry tokens: no cache may keep them.
-                headers.setdefault("Cache-Control", "no-store")
-                if self.production:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                raw = message["headers"] = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in raw}
+                is_json = any(name.lower() == b"content-type" and value.startswith(b"application/json")
+                              for name, value in raw)
+                raw.extend(h for h in (self.json_headers if is_json else self.other_headers) if h[0] not in present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -147,7 +147,10 @@ class Run:
         if how == ATTRIBUTE:
             return getattr(source, f.attribute)
         if how == RESOLVER:
-            kwargs = f.convert(self.arguments(f)) if f.convert is not None else {}
+            if f.static_kwargs is not None:
+                kwargs = f.static_kwargs.copy()
+            else:
+                kwargs = f.convert(self.arguments(f)) if f.convert is not None else {}
             if f.source_kwarg is not None:
                 kwargs[f.source_kwarg] = source
             if f.info_kwarg is not None:

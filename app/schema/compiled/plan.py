@@ -18,6 +18,7 @@ field middleware, resolvers that are async generators.
 from __future__ import annotations
 
 import inspect
+from enum import Enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -68,6 +69,7 @@ OBJECT = 2
 ABSTRACT = 3
 
 _STRAWBERRY_FIELD = "strawberry-definition"
+_IMMUTABLE = (type(None), bool, int, float, str, Enum)
 
 
 class Unsupported(Exception):
@@ -113,6 +115,7 @@ class FieldPlan:
     static_args: dict[str, Any] | None = None  # arguments ready to pass (no variables in them)
     dynamic_args: bool = False  # arguments hold variables: coerced per request
     convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # graphql values -> Python
+    static_kwargs: dict[str, Any] | None = None  # static_args converted, when they are immutable values
 
 
 @dataclass(slots=True, eq=False)
@@ -269,8 +272,13 @@ class Compiler:
         plan.info_kwarg = resolver.info_parameter.name if resolver.info_parameter else None
         plan.strawberry_field = sfield
         if plan.static_args is not None or plan.dynamic_args:
-            # Converted per call: the resolver gets objects of its own (it may keep or change them).
             plan.convert = self._converter(sfield)
+            if plan.static_args is not None:
+                converted = plan.convert(plan.static_args)
+                # Numbers, strings, enums: converted once. Input objects and lists are converted per
+                # call, so that a resolver gets objects of its own (it may keep or change them).
+                if all(isinstance(v, _IMMUTABLE) for v in converted.values()):
+                    plan.static_kwargs = converted
 
     def _converter(self, sfield: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         """graphql-core's coerced arguments -> the resolver's keyword arguments (strawberry's own
