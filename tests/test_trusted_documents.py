@@ -113,3 +113,8 @@ def test_a_manifest_with_a_wrong_hash_or_an_invalid_document_is_refused(tmp_path
     done = _library("trust-documents", str(manifest), "--client", "spa", "--dir", str(tmp_path / "trusted"), cwd=ROOT)
     assert done.returncode == 1 and reason in (done.stdout + done.stderr).replace("\n", " ")
     assert not (tmp_path / "trusted" / "spa.json").exists()
+
+
+def test_the_api_guide_shows_the_id_of_the_search_document_it_names():
+    guide = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert f'"documentId": "{SEARCH_ID}"' in guide
