@@ -8,7 +8,6 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route
 
 from app import db
@@ -18,7 +17,7 @@ from app.schema import build_schema
 from app.schema.view import GraphQLView
 from app.settings import Settings
 from app.web import email_confirm
-from app.web.guards import BodySizeLimit, GraphQLRequestGuard, SecurityHeaders, normalize_origin
+from app.web.guards import BodySizeLimit, GraphQLRequestGuard, SecurityHeaders, TrustedHosts, normalize_origin
 from app.web.metrics import Metrics
 from app.web.metrics import routes as health_and_metrics
 from app.web.request_log import RequestLog
@@ -45,7 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
 
     email_confirm.redact_tokens_in_access_log()
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), *email_confirm.routes(deps),
+        routes=[Route("/graphql", graphql), *email_confirm.routes(deps),
                 *health_and_metrics(metrics, deps)],
         middleware=middleware(settings, metrics),
         lifespan=lifespan,
@@ -63,7 +62,7 @@ def middleware(settings: Settings, metrics: Metrics | None = None) -> list[Middl
         Middleware(RequestLog, on_request=metrics.observe if metrics else None),
         # Only the configured host names: a foreign Host never reaches a route, so no redirect
         # (e.g. `/graphql/` → `/graphql`) can send a client, or a token in a URL, elsewhere.
-        Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False),
+        Middleware(TrustedHosts, allowed_hosts=settings.hosts),
     ]
     origins = [o for o in (normalize_origin(v) for v in settings.allowed_origins) if o]
     if origins:

@@ -98,11 +98,11 @@ GRAPHQL_EXECUTION = os.environ.get("GRAPHQL_EXECUTION", "compiled")
 
 @pytest.fixture(autouse=True)
 def compiled_matches_interpreted() -> Iterator[None]:
-    from app.schema import view
+    from app.schema.compiled.differential import DIFFERENTIAL
 
-    view.DIFFERENTIAL.clear()
+    DIFFERENTIAL.clear()
     yield
-    assert not view.DIFFERENTIAL.mismatches, f"compiled execution differs from graphql-core's: {view.DIFFERENTIAL.mismatches}"
+    assert not DIFFERENTIAL.mismatches, f"compiled execution differs from graphql-core's: {DIFFERENTIAL.mismatches}"
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ async def test_queries_deeper_than_the_limit_are_refused(settings, clock):
         client = GraphQLClient(http)
         assert await client.query("{ viewer { id } }") == {"viewer": None}
         body = await client.execute("{ viewer { notificationSettings { dueDateReminder } } }")
-    assert body["data"] is None
+    assert "data" not in body
     assert "exceeds maximum operation depth of 1" in body["errors"][0]["message"]
 
 
@@ -71,7 +71,8 @@ async def test_aliases_beyond_the_limit_are_refused(client, settings):
     assert (await client.query(allowed))["v0"] is None
     too_many = "{ " + " ".join(f"v{i}: viewer {{ id }}" for i in range(limit + 1)) + " }"
     body = await client.execute(too_many)
-    assert body["errors"] == [{"message": f"{limit + 1} aliases found. Allowed: {limit}"}]
+    assert body["errors"] == [{"message": f"{limit + 1} aliases found. Allowed: {limit}",
+                               "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]
 
 
 async def test_aliases_hidden_in_fragments_count_too(client, settings):
@@ -82,13 +83,13 @@ async def test_aliases_hidden_in_fragments_count_too(client, settings):
 
 async def test_documents_with_too_many_tokens_are_not_even_parsed(client, settings):
     body = await client.execute("{ viewer { " + "id " * settings.max_tokens + "} }")
-    assert body["data"] is None
+    assert "data" not in body
     assert f"Document contains more than {settings.max_tokens} tokens" in body["errors"][0]["message"]
 
 
 async def test_deeply_nested_input_values_are_refused_without_a_crash(client):
     body = await client.execute("{ node(id: " + "[" * 5000 + "]" * 5000 + ") { id } }")
-    assert body["data"] is None and "nested too deeply" in body["errors"][0]["message"]
+    assert "data" not in body and "nested too deeply" in body["errors"][0]["message"]
 
 
 async def test_graphiqls_introspection_query_fits_the_default_limits(client):
@@ -136,7 +137,7 @@ def test_a_negative_first_is_a_bad_request_shown_as_it_is(settings):
 async def test_a_login_guess_must_be_alone_in_its_operation(client, deps, document):
     await make_patron(deps)
     body = await client.execute(document)
-    assert body["data"] is None
+    assert "data" not in body
     assert "'login' must be the only field of its operation." in [e["message"] for e in body["errors"]]
     assert await AuthThrottle.all().count() == 0  # refused before anything ran
 
@@ -161,8 +162,8 @@ async def test_a_document_of_several_operations_must_name_the_one_to_run(client,
     await make_patron(deps)
     document = "mutation A { " + login_guess(1) + " } mutation B { " + login_guess(2) + " }"
     body = (await client.post(document)).json()
-    assert body == {"data": None,
-                    "errors": [{"message": "Must provide operation name if query contains multiple operations."}]}
+    assert body == {"errors": [{"message": "Must provide operation name if query contains multiple operations.",
+                                "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}]}
     assert await AuthThrottle.all().count() == 0  # no guess was made
     named = (await client.http.post("/graphql", json={"query": document, "operationName": "B"})).json()
     assert named["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
@@ -192,7 +193,7 @@ INTROSPECTION = "{ __schema { types { name } } }"
 async def test_production_turns_introspection_off(settings, clock):
     async with http_client(production_app(settings, clock), base_url="https://library.example") as http:
         body = await GraphQLClient(http).execute(INTROSPECTION)
-        assert body["data"] is None and "introspection" in body["errors"][0]["message"].lower()
+        assert "data" not in body and "introspection" in body["errors"][0]["message"].lower()
         typename = await GraphQLClient(http).query("{ __typename }")
     assert typename == {"__typename": "Query"}
 
@@ -258,7 +259,8 @@ async def test_a_bug_is_masked_with_a_request_id_that_the_log_carries(
     request_id = response.headers["x-request-id"]
     assert body["data"] is None
     assert body["errors"] == [{"message": "Unexpected error.", "locations": [{"line": 1, "column": 12}],
-                               "path": ["registerPatron"], "extensions": {"requestId": request_id}}]
+                               "path": ["registerPatron"],
+                               "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}]
     assert "no_such_column" not in response.text and "SELECT" not in response.text
 
     logged = [r for r in caplog.records if getattr(r, "json_fields", {}).get("request_id") == request_id]
@@ -282,8 +284,8 @@ async def test_a_crash_outside_graphql_is_a_json_500_with_a_request_id(app, monk
     async with http_client(app) as http:
         response = await http.post("/graphql", json={"query": "{ viewer { id } }"})
     assert response.status_code == 500
-    assert response.json() == {"errors": [{"message": "Unexpected error.",
-                                           "extensions": {"requestId": response.headers["x-request-id"]}}]}
+    assert response.json() == {"errors": [{"message": "Unexpected error.", "extensions": {
+        "code": "INTERNAL_SERVER_ERROR", "requestId": response.headers["x-request-id"]}}]}
     assert response.headers["cache-control"] == "no-store"
     assert "secret-internal-detail" not in log_output(caplog) and "RuntimeError" in log_output(caplog)
 

@@ -171,16 +171,17 @@ async def test_mutations_never_run_over_get(app, deps):
     await make_patron(deps)
     async with http_client(app) as http:
         response = await http.get("/graphql", params={"query": LOGIN})
-        assert response.status_code == 400
+        assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
+        assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
         response = await http.get("/graphql", params={"query": CHANGE})
-        assert response.status_code == 400
+        assert response.status_code == 405
     assert not http.cookies
     assert await Session.all().count() == 0 and await AuthThrottle.all().count() == 0
 
 
 async def test_queries_do_not_run_over_get_either(client):
     response = await client.http.get("/graphql", params={"query": "{ viewer { id } }"})
-    assert response.status_code == 400 and "viewer" not in response.text
+    assert response.status_code == 405 and "viewer" not in response.text
 
 
 async def test_batched_operations_are_refused(app, deps):
@@ -272,7 +273,7 @@ async def test_production_serves_no_graphiql(settings, clock):
     app = production_app(settings, clock)
     async with http_client(app, base_url="https://library.example") as http:
         page = await http.get("/graphql", headers={"accept": "text/html"})
-    assert page.status_code == 404 and "graphiql" not in page.text.lower()
+    assert page.status_code == 405 and page.headers["allow"] == "POST" and "graphiql" not in page.text.lower()
 
 
 async def test_development_serves_graphiql_that_may_not_be_framed(client):

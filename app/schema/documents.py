@@ -94,13 +94,25 @@ class CachedDocuments(SchemaExtension):
         if getattr(ec, "_provided_operation_name", None) is None and _operations(ec.graphql_document) > 1:
             # The GraphQL spec's request error: which operation to run is the client's to say,
             # not the first one's by default (nothing runs, the document is not validated).
-            ec.pre_execution_errors = [GraphQLError("Must provide operation name if query contains multiple operations.")]
+            ec.pre_execution_errors = [GraphQLError("Must provide operation name if query contains multiple operations.",
+                                                    extensions={"code": "OPERATION_RESOLUTION_FAILURE"})]
         elif self.hit:
             # Validated when it was cached, under the same schema and rules.
             ec.pre_execution_errors = []
         yield
         if not self.hit and ec.pre_execution_errors == [] and isinstance(ec.query, str) and ec.graphql_document:
             self.cache.documents.put(ec.query, ec.graphql_document)
+        elif ec.pre_execution_errors:
+            # In place: strawberry already holds this list for its answer.
+            ec.pre_execution_errors[:] = [_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in ec.pre_execution_errors]
+
+
+def _coded(error: GraphQLError, code: str) -> GraphQLError:
+    """The error with `extensions.code` (unless it has one: a rule may give its own)."""
+    if (error.extensions or {}).get("code"):
+        return error
+    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
+                        error.original_error, {**(error.extensions or {}), "code": code})
 
 
 def _operations(document: DocumentNode | None) -> int:

@@ -175,7 +175,7 @@ def present_errors(errors: list[GraphQLError], *, request_id: str | None, settin
                 log_unexpected(request_id, error.original_error, operation=operation,
                                path=list(error.path) if error.path else None)
             shown.append(GraphQLError(UNEXPECTED_ERROR, error.nodes, error.source, error.positions,
-                                      error.path, extensions={"requestId": request_id}))
+                                      error.path, extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}))
             continue
         if isinstance(error.original_error, DomainError):
             # A domain failure that a resolver let escape: its catalogue message is safe to show.

@@ -1,6 +1,14 @@
-"""The GraphQL HTTP endpoint: strawberry's ASGI view with our context, JSON encoding, compiled
-execution of known documents (`app.schema.compiled`), and the last word on errors (bugs masked
-and logged, suggestions hidden; see `app.schema.security`)."""
+"""The GraphQL endpoint, `/graphql`.
+
+- `POST`: the operation in a JSON body (its text, or the `documentId` of a registered one:
+  `app.schema.trusted`). A document validated before runs its plan (`app.schema.compiled`);
+  anything else goes through strawberry and graphql-core, which validate (and cache) it. The
+  answer follows GraphQL over HTTP (`app.schema.graphql_http`): media type, status codes and an
+  `extensions.code` on every top-level error. Bugs are masked and logged, suggestions hidden
+  (`app.schema.security`).
+- `GET`: GraphiQL when it is on; no operation runs over GET (a link or an `<img>` can never
+  trigger one, and no query, with its variables, lands in a URL or a log).
+"""
 
 from __future__ import annotations
 
@@ -8,41 +16,29 @@ from typing import Any
 
 import orjson
 import strawberry
-from cross_web import HTTPException
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
-
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
-from strawberry.types import ExecutionResult
 from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.domain.deps import Deps
+from app.schema import graphql_http
 from app.schema.admission import admit
-from app.schema.compiled import MUTATION_ROOTS, CompiledExecution
+from app.schema.compiled import CompiledExecution
+from app.schema.compiled.differential import Differential
 from app.schema.context import Context
+from app.schema.graphql_http import error_response, executed, response_media_type, with_codes
 from app.schema.security import is_unexpected, operation_summary, present_errors
 from app.schema.trusted import PERSISTED_QUERY_NOT_FOUND, TRUSTED_DOCUMENT_REQUIRED, TrustedDocuments
-from app.web.request_log import annotate, log_unexpected, request_id
+from app.web.request_log import annotate, request_id
 
-EXECUTION_MODES = ("compiled", "interpreted", "differential")
-
-
-class DifferentialLog:
-    """Differential mode, in this process: how many requests ran both ways, and each one whose
-    compiled answer differed from graphql-core's (the test suite fails on any; an operator finds
-    them in the error log as `compiled execution differs`)."""
-
-    def __init__(self) -> None:
-        self.compared = 0
-        self.mismatches: list[dict[str, Any]] = []
-
-    def clear(self) -> None:
-        self.compared, self.mismatches = 0, []
-
-
-DIFFERENTIAL = DifferentialLog()
+_OVER_POST = OperationType.from_http("POST")
 
 
 class GraphQLView(GraphQL):
@@ -50,19 +46,15 @@ class GraphQLView(GraphQL):
         super().__init__(
             schema,
             graphql_ide="graphiql" if deps.settings.graphiql_enabled else None,
-            # GET serves GraphiQL only: no operation runs over GET, so a link or an <img>
-            # can never trigger one, and no query (with its variables) lands in a URL or log.
             allow_queries_via_get=False,
-            # No WebSocket route is mounted; subscriptions are not part of the API.
+            # No WebSocket route is mounted; subscriptions are not part of the HTTP API.
             subscription_protocols=(),
         )
         self.deps = deps
         self.documents = schema.documents  # type: ignore[attr-defined]
         mode = deps.settings.graphql_execution
-        if mode not in EXECUTION_MODES:
-            raise ValueError(f"GRAPHQL_EXECUTION must be one of {', '.join(EXECUTION_MODES)}, not {mode!r}")
         self.compiled = CompiledExecution(schema) if mode != "interpreted" else None
-        self.differential = mode == "differential"
+        self.differential = Differential(self) if mode == "differential" else None
         # Registered documents (app/schema/trusted.py): validated now, their plans built now.
         self.trusted = TrustedDocuments.load(deps.settings, schema)
         if self.compiled is not None:
@@ -70,55 +62,81 @@ class GraphQLView(GraphQL):
                 self.compiled.warm(known.text, known.document, known.operation_names())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await super().__call__(scope, receive, send)  # GraphiQL (GET), refusals
-            return
         request = Request(scope, receive)
-        try:
+        method = scope["method"]
+        if method == "POST":
             response = await self.post(request)
-        except HTTPException as e:
-            response = PlainTextResponse(e.reason, status_code=e.status_code)
+        elif method == "GET" and "query" not in request.query_params and self.should_render_graphql_ide_for(request):
+            response = await self.render_graphql_ide(request)
+        else:
+            response = error_response(405, "Send GraphQL operations with POST.",
+                                      "METHOD_NOT_ALLOWED", headers={"Allow": "GET, POST" if self.graphql_ide else "POST"})
         await response(scope, receive, send)
 
+    def should_render_graphql_ide_for(self, request: Request) -> bool:
+        accept = request.headers.get("accept", "")
+        return self.graphql_ide is not None and ("text/html" in accept or "*/*" in accept)
+
+    # --- POST -------------------------------------------------------------------------------
+
     async def post(self, request: Request) -> Response:
-        """A POSTed operation: a known document runs its plan, anything else goes through
-        strawberry and graphql-core; a body strawberry would refuse is left to it."""
+        media_type = response_media_type(request.headers.get("accept"))
+        if media_type is None:
+            return error_response(406, "Accept application/graphql-response+json or application/json.",
+                                  "NOT_ACCEPTABLE")
         data = await self.request_data(request)
-        if data is None:
-            return await self.run(request)  # the body is read once (Starlette keeps it)
+        if isinstance(data, Response):
+            return data
+        sub_response = await self.get_sub_response(request)
         refusal = self.trusted_text(data)
         if refusal is not None:
-            return self.create_response({"data": None, "errors": [refusal.formatted]}, await self.get_sub_response(request))
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
-        found = self.plan(request, data) if self.compiled is not None else None
-        if found is None:
-            result = await self.execute_operation(request, self.request_adapter_class(request), data, context, None,
-                                                  sub_response)
-        elif self.differential:
-            result = await self.differential_run(request, data, context, None, found)
+            result = ExecutionResult(data=None, errors=[refusal])
         else:
-            result, _roots = await self.execute_plan(data, context, None, found)
-        return self.create_response(await self.process_result(request, result), sub_response)
+            context = await self.get_context(request, sub_response)
+            found = self.plan(request, data) if self.compiled is not None else None
+            try:
+                if found is None:
+                    annotate(request.state, execution="interpreted")
+                    result = await (self.interpret(data, context) if self.differential is None
+                                    else self.differential.first_sight(request, data, context))
+                elif self.differential is not None:
+                    result = await self.differential.run(request, data, context, found)
+                else:
+                    result, _roots = await self.execute_plan(data, context, found)
+            except MissingQueryError:
+                return error_response(400, "No GraphQL query found in the request.", "BAD_REQUEST", media_type)
+            except CannotGetOperationTypeError:
+                result = ExecutionResult(data=None, errors=[GraphQLError(
+                    f"Unknown operation named '{data.operation_name}'.",
+                    extensions={"code": "OPERATION_RESOLUTION_FAILURE"})])
+            except InvalidOperationTypeError:
+                return error_response(400, "Subscriptions are not served over HTTP POST.", "BAD_REQUEST", media_type)
+        body = await self.process_result(request, result)
+        response = Response(self.encode_json(body), status_code=graphql_http.http_status(media_type, body),
+                            media_type=media_type)
+        response.headers.raw.extend(sub_response.headers.raw)  # the session cookie, when one is set
+        return response
 
-    async def request_data(self, request: Request) -> GraphQLRequestData | None:
-        """The operation of a well-formed JSON body (None: let strawberry answer the request)."""
-        if "application/json" not in request.headers.get("content-type", ""):
-            return None
+    async def request_data(self, request: Request) -> GraphQLRequestData | Response:
+        """The operation of a well-formed JSON body, or the refusal of a body that is not one."""
         try:
+            # orjson also refuses lone surrogates ("\\ud800"), which no text may hold: they cannot
+            # be written to the database, a log line or the answer.
             body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None
+        except (orjson.JSONDecodeError, RecursionError):
+            return error_response(400, "Unable to parse request body as JSON.", "BAD_REQUEST")
+        if isinstance(body, list):
+            return error_response(400, "Batching is not supported: send one operation per request.", "BAD_REQUEST")
         if type(body) is not dict:
-            return None
+            return error_response(400, "The request body must be a JSON object.", "BAD_REQUEST")
         query, variables, extensions = body.get("query"), body.get("variables"), body.get("extensions")
-        if ((variables is not None and type(variables) is not dict)
-                or (extensions is not None and type(extensions) is not dict)):
-            return None
+        for name, value, kind in (("query", query, str), ("variables", variables, dict),
+                                  ("extensions", extensions, dict), ("operationName", body.get("operationName"), str)):
+            if value is not None and type(value) is not kind:
+                what = "a string" if kind is str else "an object"
+                return error_response(400, f"The `{name}` must be {what} or null.", "BAD_REQUEST")
         if query is None:
             query = self.document_by_id(body.get("documentId"), extensions)
-        if type(query) is not str and not isinstance(query, GraphQLError):
-            return None
         return GraphQLRequestData(query=query, variables=variables, operation_name=body.get("operationName"),
                                   extensions=extensions, protocol="http")
 
@@ -146,37 +164,12 @@ class GraphQLView(GraphQL):
                                 extensions={"code": TRUSTED_DOCUMENT_REQUIRED})
         return None
 
-    async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,
-                                root_value: Any, sub_response: Response) -> Any:
-        """graphql-core's way (in differential mode, a document seen for the first time runs its plan too)."""
-        compiled = (self.compiled is not None and request_adapter.method == "POST"
-                    and isinstance(request_data, GraphQLRequestData))
-        annotate(request.state, execution="interpreted")
-        if not (compiled and self.differential):
-            return await super().execute_operation(request, request_adapter, request_data, context, root_value,
-                                                   sub_response)
-        # Differential mode, a document seen for the first time: interpreted first (which validates
-        # and caches it), recording a mutation's root values, then compared with its plan.
-        roots: dict[str, tuple[Any, bool]] = {}
-        token = MUTATION_ROOTS.set(("record", roots))
-        try:
-            first = await super().execute_operation(request, request_adapter, request_data, context, root_value,
-                                                    sub_response)
-        finally:
-            MUTATION_ROOTS.reset(token)
-        found = self.plan(request, request_data)
-        annotate(request.state, execution="interpreted")
-        if found is None or (found[0].serial and set(roots) != {f.key for f in found[0].root.fields}):
-            return first  # no plan, or graphql-core stopped before every root field ran
-        second, _roots = await self.execute_plan(request_data, await self.get_context(request, sub_response),
-                                                 root_value, found, replay=roots)
-        self.compare(request, request_data, second, first)
-        return first
+    # --- the two ways -----------------------------------------------------------------------
 
     def plan(self, request: Request, data: GraphQLRequestData) -> tuple[Any, Any, Any] | None:
-        """The plan and coerced variables of a document validated before, or None to interpret."""
+        """The plan, coerced variables and document of a document validated before, or None to interpret."""
         query, operation_name = data.query, data.operation_name
-        if not isinstance(query, str) or not isinstance(operation_name, (str, type(None))):
+        if not isinstance(query, str):
             return None
         document = self.documents.documents.get(query)
         if document is None:
@@ -192,52 +185,31 @@ class GraphQLView(GraphQL):
         annotate(request.state, execution="compiled", **summary)
         return (*found, document)
 
-    async def execute_plan(self, data: GraphQLRequestData, context: Context, root_value: Any,
-                           found: tuple[Any, Any, Any], replay: dict[str, Any] | None = None,
+    async def execute_plan(self, data: GraphQLRequestData, context: Context, found: tuple[Any, Any, Any],
+                           replay: dict[str, Any] | None = None,
                            ) -> tuple[ExecutionResult, dict[str, tuple[Any, bool]]]:
         """The plan's result, and what a mutation's root resolvers returned (for differential mode)."""
         plan, variables, document = found
-        admitted = await admit(self.deps.settings, self.documents, self.schema._schema, document, data.query,
-                               data.operation_name, data.variables, data.extensions, context)
+        try:
+            admitted = await admit(self.deps.settings, self.documents, self.schema._schema, document, data.query,
+                                   data.operation_name, data.variables, data.extensions, context)
+        except Exception as error:  # noqa: BLE001 - a bug before execution, reported as strawberry would
+            return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)]), {}
         if admitted.refusal is not None:
             return ExecutionResult(data=None, errors=[admitted.refusal], extensions=admitted.extensions or None), {}
-        run = self.compiled.run(plan, variables, context, root_value, data.extensions, replay)  # type: ignore[union-attr]
+        run = self.compiled.run(plan, variables, context, None, data.extensions, replay)  # type: ignore[union-attr]
         result = await self.compiled.execute(run)  # type: ignore[union-attr]
         result.extensions = admitted.extensions or None
         return result, run.resolved_roots
 
-    async def differential_run(self, request: Request, data: GraphQLRequestData, context: Context, root_value: Any,
-                               found: tuple[Any, Any, Any]) -> ExecutionResult:
-        """Differential mode: the request runs both ways, a mutation's root resolvers once (graphql-core
-        replays what the plan's returned), and the two answers' bytes are compared."""
-        first, roots = await self.execute_plan(data, context, root_value, found)
-        token = MUTATION_ROOTS.set(("replay", roots))
-        try:
-            second = await self.schema.execute(
-                data.query, variable_values=data.variables, context_value=await self.get_context(request, context.response),
-                root_value=root_value, operation_name=data.operation_name, operation_extensions=data.extensions,
-            )
-        finally:
-            MUTATION_ROOTS.reset(token)
-        self.compare(request, data, first, second)
-        return first
+    async def interpret(self, data: GraphQLRequestData, context: Context) -> ExecutionResult:
+        """graphql-core's way: strawberry parses, validates (caching the document) and executes."""
+        return await self.schema.execute(
+            data.query, variable_values=data.variables, context_value=context, operation_name=data.operation_name,
+            allowed_operation_types=_OVER_POST, operation_extensions=data.extensions,
+        )
 
-    def compare(self, request: Request, data: GraphQLRequestData, compiled: ExecutionResult,
-                interpreted: ExecutionResult) -> None:
-        ours = self.encode_json(self._presented(request, compiled))
-        theirs = self.encode_json(self._presented(request, interpreted))
-        DIFFERENTIAL.compared += 1
-        if ours != theirs:
-            DIFFERENTIAL.mismatches.append({"operation": data.operation_name, "query": data.query, "variables": data.variables,
-                               "compiled": ours, "interpreted": theirs})
-            log_unexpected(request_id(request.state), AssertionError("compiled execution differs"),
-                           operation=getattr(request.state, "log", {}).get("operation"))
-
-    def _presented(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        """What `process_result` would send, without touching `result` or the request log."""
-        errors = result.errors and present_errors(
-            list(result.errors), request_id=request_id(request.state), settings=self.deps.settings, log=False)
-        return process_result(ExecutionResult(data=result.data, errors=errors or None, extensions=result.extensions))
+    # --- answers ----------------------------------------------------------------------------
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         return Context(request, response, self.deps)
@@ -247,24 +219,19 @@ class GraphQLView(GraphQL):
         if result.errors:
             annotate(request.state, errors=len(result.errors),
                      unexpected_errors=sum(map(is_unexpected, result.errors)))
-            result.errors = present_errors(
-                result.errors, request_id=request_id(request.state), settings=self.deps.settings,
-                operation=getattr(request.state, "log", {}).get("operation"),
-            )
-        return process_result(result)
+        return self.presented(request, result, log=True)
 
-    def decode_json(self, data: str | bytes) -> object:
-        try:
-            # orjson also refuses lone surrogates ("\\ud800"), which no text may hold: they cannot
-            # be written to the database, a log line or the answer.
-            value = orjson.loads(data)
-        except (ValueError, RecursionError):  # also bytes in no Unicode encoding, or nested too deep
-            raise HTTPException(400, "Unable to parse request body as JSON") from None
-        # Strawberry expects an object (an array is a batch, refused as such); `null` or `1`
-        # would otherwise crash it.
-        if not isinstance(value, (dict, list)):
-            raise HTTPException(400, "The request body must be a JSON object.")
-        return value
+    def presented(self, request: Request, result: ExecutionResult, *, log: bool = False) -> GraphQLHTTPResponse:
+        """The answer's body: errors masked and coded; no `data` entry if nothing executed."""
+        ran = executed(result)
+        errors = result.errors and with_codes(present_errors(
+            list(result.errors), request_id=request_id(request.state), settings=self.deps.settings, log=log,
+            operation=getattr(request.state, "log", {}).get("operation"),
+        ), ran)
+        body = process_result(ExecutionResult(data=result.data, errors=errors or None, extensions=result.extensions))
+        if not ran:
+            del body["data"]
+        return body
 
     def encode_json(self, data: Any) -> bytes:
         # orjson writes Japanese as UTF-8 (3 bytes a character), not as \\uXXXX escapes (6).

@@ -53,6 +53,29 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str
     await send({"type": "http.response.body", "body": body})
 
 
+class TrustedHosts:
+    """Answer only to the configured host names (the `Host` header): anything else gets 400 before
+    routing, so no redirect can send a client (or a token in a URL) elsewhere. Patterns are exact
+    names or `*.example.jp`; the refusal is JSON like every other."""
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Iterable[str]) -> None:
+        self.app = app
+        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*")}
+        self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
+        self.any = "*" in allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self.any or self._allowed(Headers(scope=scope).get("host", "")):
+            await self.app(scope, receive, send)
+            return
+        await _refuse(scope, send, 400, "Invalid host header.", "BAD_REQUEST")
+
+    def _allowed(self, header: str) -> bool:
+        host = header.strip().lower()
+        host = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+        return host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
+
+
 class _BodyTooLarge(Exception):
     pass
 

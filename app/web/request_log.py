@@ -127,7 +127,8 @@ class RequestLog:
             log_unexpected(rid, error)
             fields["unexpected_errors"] = fields.get("unexpected_errors", 0) + 1
             if status is None:
-                body = orjson.dumps({"errors": [{"message": "Unexpected error.", "extensions": {"requestId": rid}}]})
+                body = orjson.dumps({"errors": [{"message": "Unexpected error.",
+                                                  "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}}]})
                 await send_with_id({"type": "http.response.start", "status": 500, "headers": [
                     (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                 ]})
