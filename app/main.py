@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
 
     email_confirm.redact_tokens_in_access_log()
     app = Starlette(
-        routes=[Route("/graphql", graphql), *email_confirm.routes(deps),
+        routes=[Route("/graphql", graphql), *(graphql.graphiql.routes() if graphql.graphiql else []),
+                *email_confirm.routes(deps),
                 *health_and_metrics(metrics, deps)],
         middleware=middleware(settings, metrics),
         lifespan=lifespan,

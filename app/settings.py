@@ -119,6 +119,9 @@ class Settings:
     graphiql: bool | None = None
     introspection: bool | None = None
     allowed_origins: tuple[str, ...] = ()
+    # SameSite of the session and known-browser cookies: "lax" (default), "strict", or "none" for
+    # a SPA served from another site (with ALLOWED_ORIGINS); "none" needs Secure, so HTTPS
+    session_cookie_samesite: str = "lax"
     # Host names (the Host header) the app answers to; empty: PUBLIC_BASE_URL's host (and, in
     # development, localhost). Anything else is refused before routing (no redirect to it).
     allowed_hosts: tuple[str, ...] = ()
@@ -169,6 +172,15 @@ class Settings:
     def field_suggestions_enabled(self) -> bool:
         # "Did you mean ...?" reveals field names exactly as introspection does, so it follows it.
         return self.introspection_enabled
+
+    @property
+    def cookie_samesite(self) -> str:
+        return self.session_cookie_samesite
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Secure in production, and always with SameSite=None (browsers refuse it otherwise)."""
+        return self.production or self.session_cookie_samesite == "none"
 
     @property
     def session_cookie_name(self) -> str:
@@ -317,6 +329,8 @@ class Settings:
             graphql_execution=_choice("GRAPHQL_EXECUTION", ("compiled", "interpreted", "differential"),
                                       defaults.graphql_execution),
             trusted_documents_dir=env.get("TRUSTED_DOCUMENTS_DIR", ""),
+            session_cookie_samesite=_choice("SESSION_COOKIE_SAMESITE", ("lax", "strict", "none"),
+                                            defaults.session_cookie_samesite),
             trusted_documents_only=bool(_bool("TRUSTED_DOCUMENTS_ONLY", False)),
             max_query_depth=_int("MAX_QUERY_DEPTH", defaults.max_query_depth),
             max_aliases=_int("MAX_ALIASES", defaults.max_aliases),

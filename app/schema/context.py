@@ -88,8 +88,8 @@ class Context:
             max_age=self.settings.session_max_hours * 3600,
             path="/",
             httponly=True,
-            secure=self.settings.production,
-            samesite="lax",
+            secure=self.settings.cookie_secure,
+            samesite=self.settings.cookie_samesite,
         )
 
     def session_cookie(self) -> str | None:
@@ -115,8 +115,8 @@ class Context:
             max_age=365 * 24 * 3600,
             path="/",
             httponly=True,
-            secure=self.settings.production,
-            samesite="lax",
+            secure=self.settings.cookie_secure,
+            samesite=self.settings.cookie_samesite,
         )
 
     def clear_session_cookie(self) -> None:
@@ -124,6 +124,6 @@ class Context:
             self.settings.session_cookie_name,
             path="/",
             httponly=True,
-            secure=self.settings.production,
-            samesite="lax",
+            secure=self.settings.cookie_secure,
+            samesite=self.settings.cookie_samesite,
         )

@@ -36,6 +36,7 @@ from app.schema.context import Context
 from app.schema.graphql_http import error_response, executed, response_media_type, with_codes
 from app.schema.security import is_unexpected, operation_summary, present_errors
 from app.schema.trusted import PERSISTED_QUERY_NOT_FOUND, TRUSTED_DOCUMENT_REQUIRED, TrustedDocuments
+from app.web.graphiql import GraphiQLPage
 from app.web.request_log import annotate, request_id
 
 _OVER_POST = OperationType.from_http("POST")
@@ -45,12 +46,13 @@ class GraphQLView(GraphQL):
     def __init__(self, schema: strawberry.Schema, deps: Deps) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if deps.settings.graphiql_enabled else None,
+            graphql_ide=None,  # ours, offline: app.web.graphiql
             allow_queries_via_get=False,
             # No WebSocket route is mounted; subscriptions are not part of the HTTP API.
             subscription_protocols=(),
         )
         self.deps = deps
+        self.graphiql = GraphiQLPage(deps.settings.library_name) if deps.settings.graphiql_enabled else None
         self.documents = schema.documents  # type: ignore[attr-defined]
         mode = deps.settings.graphql_execution
         self.compiled = CompiledExecution(schema) if mode != "interpreted" else None
@@ -66,16 +68,13 @@ class GraphQLView(GraphQL):
         method = scope["method"]
         if method == "POST":
             response = await self.post(request)
-        elif method == "GET" and "query" not in request.query_params and self.should_render_graphql_ide_for(request):
-            response = await self.render_graphql_ide(request)
+        elif method == "GET" and self.graphiql is not None and "query" not in request.query_params \
+                and "text/html" in request.headers.get("accept", ""):
+            response = self.graphiql.page()
         else:
             response = error_response(405, "Send GraphQL operations with POST.",
-                                      "METHOD_NOT_ALLOWED", headers={"Allow": "GET, POST" if self.graphql_ide else "POST"})
+                                      "METHOD_NOT_ALLOWED", headers={"Allow": "GET, POST" if self.graphiql else "POST"})
         await response(scope, receive, send)
-
-    def should_render_graphql_ide_for(self, request: Request) -> bool:
-        accept = request.headers.get("accept", "")
-        return self.graphql_ide is not None and ("text/html" in accept or "*/*" in accept)
 
     # --- POST -------------------------------------------------------------------------------
 
