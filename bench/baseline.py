@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import db
+from app.models.enums import MaterialType
 from app.settings import Policy, Settings
 
 _TOUCH_EVERY = timedelta(minutes=5)
@@ -90,7 +91,7 @@ class MyPage:
         pid = me["id"]
 
         loans = await conn.execute_query_dict(q(
-            "SELECT l.id, l.due_date, l.renewal_count, t.id AS tid, t.title, t.author, "
+            "SELECT l.id, l.due_date, l.renewal_count, t.id AS tid, t.title, t.author, t.material_type, "
             "(SELECT count(*) FROM holds h WHERE h.title_id = l.title_id AND h.status = 'waiting') AS waiting "
             "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL "
             "ORDER BY l.due_date, l.id"), [pid])
@@ -147,6 +148,8 @@ class MyPage:
         def node(row: dict) -> dict:
             due = _day(row["due_date"])
             reasons = []
+            if MaterialType(row["material_type"]) not in self.policy.web_renewal_materials:
+                reasons.append("MATERIAL_NOT_RENEWABLE_ON_WEB")
             if due < today:
                 reasons.append("LOAN_OVERDUE")
             if row["renewal_count"] >= self.policy.renewal_limit:
