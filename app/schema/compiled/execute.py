@@ -17,7 +17,6 @@ Mutations run their root fields one after another, each with everything below it
 
 from __future__ import annotations
 
-import asyncio
 from base64 import b64encode
 from typing import Any, Callable
 
@@ -28,6 +27,7 @@ from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.type import GraphQLObjectType
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
+from app.schema.compiled.settle import settle
 from app.schema.compiled.plan import (
     ABSTRACT,
     ATTRIBUTE,
@@ -353,14 +353,9 @@ class Run:
                 else:
                     resume(value, False, *args)
                 continue
-            results = await asyncio.gather(*(p[0] for p in batch), return_exceptions=True)
-            for (awaitable, resume, args), value in zip(batch, results):
-                if isinstance(value, BaseException):
-                    if not isinstance(value, Exception):
-                        raise value
-                    resume(value, True, *args)
-                else:
-                    resume(value, False, *args)
+            outcomes = await settle([p[0] for p in batch])
+            for (_awaitable, resume, args), (value, failed) in zip(batch, outcomes):
+                resume(value, failed, *args)
 
     async def execute(self) -> dict[str, Any] | None:
         """The `data` of the response (None when a non-null root field failed)."""
