@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app import db
 from app.clock import Clock
@@ -16,10 +16,11 @@ from app.domain.deps import Deps
 from app.schema import build_schema
 from app.schema.view import GraphQLView
 from app.settings import Settings
-from app.web import email_confirm
+from app.web import calendar_feeds, email_confirm, privacy_export
 from app.web.guards import BodySizeLimit, GraphQLRequestGuard, SecurityHeaders, TrustedHosts, normalize_origin
 from app.web.metrics import Metrics
 from app.web.metrics import routes as health_and_metrics
+from app.web.live import LiveConnectionGuard, LiveHub
 from app.web.request_log import RequestLog
 
 
@@ -30,32 +31,42 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
     deps = Deps.build(settings, clock)
     graphql = GraphQLView(build_schema(settings), deps)
     metrics = Metrics(settings.metrics_multiprocess_dir or None)
+    live = LiveHub(deps)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if not manage_database:
-            yield
+            async with live.running():
+                yield
             return
         await db.init_db(settings.database_url)
         try:
-            yield
+            async with live.running():
+                yield
         finally:
             await db.close_db()
 
     email_confirm.redact_tokens_in_access_log()
     app = Starlette(
-        routes=[Route("/graphql", graphql), *(graphql.graphiql.routes() if graphql.graphiql else []),
-                *email_confirm.routes(deps),
-                *health_and_metrics(metrics, deps)],
-        middleware=middleware(settings, metrics),
+        routes=[
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+            *(graphql.graphiql.routes() if graphql.graphiql else []),
+            *email_confirm.routes(deps),
+            *health_and_metrics(metrics, deps),
+            *calendar_feeds.routes(deps),
+            *privacy_export.routes(deps),
+        ],
+        middleware=middleware(settings, metrics, live=live),
         lifespan=lifespan,
     )
     app.state.deps = deps
     app.state.graphql = graphql
+    app.state.live = live
     return app
 
 
-def middleware(settings: Settings, metrics: Metrics | None = None) -> list[Middleware]:
+def middleware(settings: Settings, metrics: Metrics | None = None, live: LiveHub | None = None) -> list[Middleware]:
     """The HTTP protections every route gets, outermost first (see `app.web`)."""
     stack = [
         # Outermost, so that even the 500 of a crash carries the headers.
@@ -69,11 +80,12 @@ def middleware(settings: Settings, metrics: Metrics | None = None) -> list[Middl
     if origins:
         # Only these origins may read answers in a browser, with the patron's cookie.
         stack.append(Middleware(
-            CORSMiddleware, allow_origins=origins, allow_credentials=True, allow_methods=["POST"],
+            CORSMiddleware, allow_origins=origins, allow_credentials=True, allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization"], expose_headers=["X-Request-ID"],
         ))
     stack += [
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        *([Middleware(LiveConnectionGuard, hub=live)] if live is not None else []),
         Middleware(GraphQLRequestGuard, public_base_url=settings.public_base_url,
                    allowed_origins=settings.allowed_origins),
     ]

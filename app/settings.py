@@ -115,6 +115,19 @@ class Settings:
     bookshelf_limit: int = 20
     bookshelf_entry_limit: int = 500
 
+    # Privacy dashboard: how long a prepared export link works
+    privacy_export_minutes: int = 10
+
+    # Live notifications (GraphQL subscriptions over WebSocket, see docs/api.md)
+    live_poll_milliseconds: int = 500
+    live_connections_per_patron: int = 5
+    live_connections_per_address: int = 20
+    live_idle_seconds: int = 60
+    live_init_seconds: int = 10
+    live_max_message_bytes: int = 16384
+    live_max_subscriptions: int = 5
+    live_session_check_seconds: int = 30
+
     # Web
     graphiql: bool | None = None
     introspection: bool | None = None
@@ -321,6 +334,15 @@ class Settings:
             favorite_limit=_int("FAVORITE_LIMIT", defaults.favorite_limit),
             bookshelf_limit=_int("BOOKSHELF_LIMIT", defaults.bookshelf_limit),
             bookshelf_entry_limit=_int("BOOKSHELF_ENTRY_LIMIT", defaults.bookshelf_entry_limit),
+            privacy_export_minutes=_int("PRIVACY_EXPORT_MINUTES", defaults.privacy_export_minutes),
+            live_poll_milliseconds=_int("LIVE_POLL_MILLISECONDS", defaults.live_poll_milliseconds),
+            live_connections_per_patron=_int("LIVE_CONNECTIONS_PER_PATRON", defaults.live_connections_per_patron),
+            live_connections_per_address=_int("LIVE_CONNECTIONS_PER_ADDRESS", defaults.live_connections_per_address),
+            live_idle_seconds=_int("LIVE_IDLE_SECONDS", defaults.live_idle_seconds),
+            live_init_seconds=_int("LIVE_INIT_SECONDS", defaults.live_init_seconds),
+            live_max_message_bytes=_int("LIVE_MAX_MESSAGE_BYTES", defaults.live_max_message_bytes),
+            live_max_subscriptions=_int("LIVE_MAX_SUBSCRIPTIONS", defaults.live_max_subscriptions),
+            live_session_check_seconds=_int("LIVE_SESSION_CHECK_SECONDS", defaults.live_session_check_seconds),
             graphiql=_bool("GRAPHIQL", None),
             introspection=_bool("INTROSPECTION", None),
             allowed_origins=origins,

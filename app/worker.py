@@ -44,10 +44,12 @@ class ScheduledStep:
 
 def scheduled_steps() -> list[ScheduledStep]:
     """The daily steps, in order: expire uncollected holds first (that may ready the next hold),
-    then queue the due-date reminders, then forget what is past its retention period."""
+    then queue the due-date reminders and tell the patrons' open apps, then forget what is past
+    its retention period."""
     return [
         ScheduledStep("hold_expiry", circulation.expire_holds),
         ScheduledStep("due_reminders", reminders.queue_due_reminders),
+        ScheduledStep("due_soon_events", reminders.announce_due_soon),
         ScheduledStep("retention", retention.purge),
     ]
 

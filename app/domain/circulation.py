@@ -22,7 +22,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app import db
-from app.domain import calendar, catalog, notices, shelves
+from app.domain import calendar, catalog, events, notices, shelves
 from app.domain.accounts import parse_card_number
 from app.domain.catalog import Availability
 from app.domain.deps import Deps
@@ -33,6 +33,7 @@ from app.models import Hold, HoldCartEntry, Item, Loan, Patron, Staff, Title
 from app.models.enums import (
     ACTIVE_HOLD_STATUSES,
     CancelReason,
+    EventKind,
     HoldSource,
     HoldStatus,
     ItemStatus,
@@ -320,6 +321,7 @@ async def cancel_hold(deps: Deps, hold_id: int | None, *, patron: Patron | None 
         await Hold.filter(id=hold.id, status=hold.status).update(
             status=HoldStatus.CANCELLED, cancelled_at=now, cancel_reason=reason
         )
+        await events.publish(deps, hold.patron_id, EventKind.HOLD_CANCELLED, hold_id=hold.id, reason=reason.value)
         next_hold = None
         if hold.status is HoldStatus.READY and hold.item_id is not None:
             next_hold = await _route_copy(deps, await _lock_item(hold.item_id))
@@ -509,7 +511,9 @@ async def expire_holds(deps: Deps) -> ExpiryReport:
             if not expired:
                 continue
             report.expired += 1
-            item_id = (await Hold.get(id=hold_id)).item_id
+            hold = await Hold.get(id=hold_id)
+            await events.publish(deps, hold.patron_id, EventKind.HOLD_EXPIRED, hold_id=hold_id)
+            item_id = hold.item_id
             if item_id is None:
                 continue
             if await _route_copy(deps, await _lock_item(item_id)):
@@ -576,6 +580,8 @@ async def _trap(deps: Deps, item: Item) -> Hold | None:
         patron_id=hold.patron_id, to_address=hold.contact_email,
         data={"hold_id": hold.id, "title": title.title, "pickup_deadline": deadline.isoformat()},
     )
+    await events.publish(deps, hold.patron_id, EventKind.HOLD_READY, hold_id=hold.id,
+                         pickup_deadline=deadline.isoformat())
     return await Hold.get(id=hold.id)
 
 

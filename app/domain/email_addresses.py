@@ -18,13 +18,13 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from tortoise.transactions import in_transaction
 
-from app.domain import notices
+from app.domain import consent, events, notices
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode, Validator
 from app.domain.normalize import nfkc
 from app.domain.security import keyed_token, token_hash
 from app.models import Hold, Notice, OneTimeToken, Patron
-from app.models.enums import ACTIVE_HOLD_STATUSES, NoticeKind, NoticeStatus, TokenPurpose
+from app.models.enums import ACTIVE_HOLD_STATUSES, ConsentKind, EventKind, NoticeKind, NoticeStatus, TokenPurpose
 from app.settings import Settings
 
 # Misspellings of the domains most patrons use, seen at library counters. Only exact matches are
@@ -315,6 +315,9 @@ async def confirm(deps: Deps, token: str) -> Confirmed:
         else:
             # Holds with no contact at all cannot reach the patron: they take the new address.
             await active_holds.filter(contact_email=None).update(contact_email=address)
+        if not same_address(previous or "", address):
+            await consent.record(deps, patron.id, ConsentKind.EMAIL_CHANGED if previous else ConsentKind.EMAIL_REGISTERED)
+        await events.publish(deps, patron.id, EventKind.EMAIL_CONFIRMED)
         if previous and not same_address(previous, address):
             await notices.enqueue(
                 deps, NoticeKind.EMAIL_CHANGED, dedupe_key=f"email_changed:{row.id}",
@@ -335,6 +338,8 @@ async def remove(deps: Deps, patron_id: int) -> Removed:
             raise DomainError(ErrorCode.NO_EMAIL)
         await _cancel_pending_confirmations(patron_id, now)
         await Patron.filter(id=patron_id).update(email=None, contact_email=None, pending_email=None)
+        if patron.email:
+            await consent.record(deps, patron_id, ConsentKind.EMAIL_REMOVED)
         # The address is gone everywhere the patron asked us to keep it, holds included.
         active_holds = Hold.filter(patron_id=patron_id, status__in=ACTIVE_HOLD_STATUSES)
         held = await active_holds.count()

@@ -84,6 +84,8 @@ class ErrorCode(str, Enum):
     # Calendar
     INVALID_TIME = "INVALID_TIME"
     TEXT_TOO_LONG = "TEXT_TOO_LONG"
+    # Privacy
+    CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
 
 
 @dataclass

@@ -75,6 +75,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_PERIOD: "期間の終了日は開始日以降の日付で、開始日から{years}年以内にしてください。",
     ErrorCode.INVALID_TIME: "時刻は「10:30」のように24時間制で入力してください。",
     ErrorCode.TEXT_TOO_LONG: "{max}文字以内で入力してください。",
+    ErrorCode.CONFIRMATION_REQUIRED: "削除してよろしければ、確認欄に「{phrase}」と入力してください。",
 }
 
 
@@ -104,6 +105,80 @@ COUNTER_HOLD_NO_CONTACT_WARNING = (
     "この利用者はメールアドレスが登録されていないため、予約受付・貸出準備完了のメールが届きません。"
     "連絡方法をご案内のうえ、マイページでのメールアドレス登録をおすすめください。"
 )
+
+
+# The privacy dashboard (わたしの情報): the name of each kind of data and how long it is kept.
+# Keys are `app.domain.privacy.PersonalData` values; {days} is the retention setting.
+PRIVACY_LABELS: dict[str, str] = {
+    "registration": "利用者登録の情報（利用者番号・氏名カナ・生年月日・電話番号）",
+    "contact_address": "メールアドレス",
+    "current_loans": "貸出中の資料",
+    "active_holds": "予約中の資料",
+    "cancelled_holds": "取消済の予約",
+    "loan_history": "借りた本の履歴",
+    "bookshelves": "My本棚",
+    "favorites": "お気に入り",
+    "hold_cart": "予約カート",
+    "reading_marathon": "読書マラソンの記録（日ごとの貸出冊数）",
+    "notices": "お知らせメールの記録",
+    "sessions": "ログイン中の端末",
+    "calendar_feed": "カレンダー配信のURL",
+    "consent_ledger": "設定の変更記録（日付のみ）",
+}
+PRIVACY_RETENTION: dict[str, str] = {
+    "registration": "登録中は保存します。変更・登録の廃止は図書館カウンターでお申し出ください。",
+    "contact_address": "削除するまで保存します。マイページからいつでも削除できます。",
+    "current_loans": "返却までの記録です。返却すると、あなたと資料の結びつきは消去されます（Webからは削除できません）。",
+    "active_holds": "受取または取消までの記録です。順番待ちの予約はマイページから取り消せます（Webからは削除できません）。",
+    "cancelled_holds": "取消・期限切れから{days}日後に自動的に消去します。",
+    "loan_history": "記録する設定にしている間だけ保存します。いつでも削除でき、記録をやめるとすべて消去します。",
+    "bookshelves": "削除するまで保存します。",
+    "favorites": "削除するまで保存します。",
+    "hold_cart": "予約するか、カートから外すまで保存します。",
+    "reading_marathon": "冊数だけを記録し、資料名は記録しません。削除するまで保存します。",
+    "notices": "送信から{days}日後に自動的に消去します。本文は保存しません。",
+    "sessions": "ログアウト、または一定時間操作がないと終了します。IPアドレスは保存しません。",
+    "calendar_feed": "停止するまで有効です。",
+    "consent_ledger": "利用者登録のある間、日付と変更の種類だけを保存します（以前のメールアドレスは保存しません）。",
+}
+
+# deleteReadingRecords: what stays, said plainly.
+KEPT_CURRENT_LOANS = (
+    "貸出中の資料{count}冊の記録は、返却まで残ります。返却すると、あなたと資料の結びつきは自動的に消去されます。"
+)
+KEPT_ACTIVE_HOLDS = (
+    "予約{count}件の記録は、受取または取消まで残ります。順番待ちの予約はマイページの予約中一覧から取り消せます。"
+)
+
+# What a live event tells the patron at once (viewerEvents); keys are EventKind values.
+EVENT_MESSAGES: dict[str, str] = {
+    "hold_ready": "予約資料の貸出準備ができました。取置期限日（{pickup_deadline}）までにお受け取りください。",
+    "hold_expired": "予約資料の取置期限日を過ぎたため、予約が取り消されました。",
+    "hold_cancelled": "予約が取り消されました。",
+    "loan_due_soon": "返却期限日（{due_date}）が近づいている資料が{count}冊あります。",
+    "email_confirmed": "メールアドレスの登録が完了しました。",
+}
+
+# Where the patron creates a calendar feed: what it shows, and where it goes.
+CALENDAR_FEED_NOTE = (
+    "カレンダーアプリは予定を外部のサービス（Google・Apple・Microsoft など）に保存します。"
+    "このカレンダーには資料名を載せず、「返却期限日」と「予約資料の取置期限日」だけを載せます。"
+    "URLを知っている人は誰でも見られるため、他の人に教えないでください。心配なときはURLを変更または停止できます。"
+)
+CALENDAR_FEED_NOTE_WITH_TITLES = (
+    "カレンダーアプリは予定を外部のサービス（Google・Apple・Microsoft など）に保存します。"
+    "この図書館はお知らせに資料名を載せる設定のため、このカレンダーにも資料名が載ります。"
+    "URLを知っている人は誰でも見られるため、他の人に教えないでください。心配なときはURLを変更または停止できます。"
+)
+
+# The calendar feeds' events (iCalendar SUMMARY and DESCRIPTION).
+ICAL_DUE_DATE = "図書館の返却期限日"
+ICAL_DUE_DATE_DESCRIPTION = "{library}で借りている資料の返却期限日です。延長できるかはマイページでご確認ください。"
+ICAL_PICKUP_DEADLINE = "予約資料の取置期限日"
+ICAL_PICKUP_DEADLINE_DESCRIPTION = "{library}で予約した資料の受取期限です。この日までにカウンターでお受け取りください。"
+ICAL_CLOSED = "休館日"
+ICAL_PATRON_CALENDAR_NAME = "{library} 返却期限・予約"
+ICAL_LIBRARY_CALENDAR_NAME = "{library} 休館日・行事"
 
 
 def message_for(failure: Failure) -> str:

@@ -6,12 +6,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
+from app.domain import consent
 from app.domain.deps import Deps
 from app.domain.calendar import valid_period
 from app.domain.errors import DomainError, ErrorCode
 from app.models import Notice, Patron
-from app.models.enums import NoticeKind, NoticeStatus
+from app.models.enums import ConsentKind, NoticeKind, NoticeStatus
 
 
 async def enqueue(deps: Deps, kind: NoticeKind, *, dedupe_key: str, patron_id: int | None,
@@ -86,9 +88,10 @@ async def requeue_failed(deps: Deps, period_start: date, period_end: date, *, dr
 
 async def update_settings(deps: Deps, patron_id: int, *, due_date_reminder: bool | None) -> Patron:
     """The patron's notice preferences (返却日メールを受け取る); None leaves a setting as it is."""
-    changes: dict[str, Any] = {}
-    if due_date_reminder is not None:
-        changes["notify_due_reminder"] = due_date_reminder
-    if changes:
-        await Patron.filter(id=patron_id).update(updated_at=deps.now(), **changes)
+    async with in_transaction():
+        patron = await Patron.select_for_update().get(id=patron_id)
+        if due_date_reminder is not None and due_date_reminder != patron.notify_due_reminder:
+            await Patron.filter(id=patron_id).update(updated_at=deps.now(), notify_due_reminder=due_date_reminder)
+            await consent.record(deps, patron_id, ConsentKind.DUE_REMINDER_ON if due_date_reminder
+                                 else ConsentKind.DUE_REMINDER_OFF)
     return await Patron.get(id=patron_id)

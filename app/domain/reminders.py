@@ -9,14 +9,14 @@ reminder for it.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 
 from tortoise.transactions import in_transaction
 
-from app.domain import notices
+from app.domain import events, notices
 from app.domain.deps import Deps
 from app.models import Loan, Notice, Patron
-from app.models.enums import NoticeKind
+from app.models.enums import EventKind, NoticeKind
 
 
 def dedupe_key(patron_id: int, due_date_iso: str) -> str:
@@ -64,3 +64,21 @@ async def queue_due_reminders(deps: Deps) -> int:
                                   to_address=contacts[patron_id], data=data)
             written += 1
     return written
+
+
+async def announce_due_soon(deps: Deps) -> int:
+    """Tell every patron with a loan due within REMINDER_DAYS, live, whatever their e-mail choice
+    (the app is theirs to look at): one event per patron and due date; how many were written.
+    (A daily step of the worker, after the reminders.)"""
+    today = deps.today()
+    last_day = today + timedelta(days=deps.settings.policy.reminder_days_before_due)
+    due = await Loan.filter(returned_at=None, due_date__gte=today, due_date__lte=last_day,
+                            patron_id__isnull=False).values_list("patron_id", "due_date")
+    counts: dict[tuple[int, date], int] = defaultdict(int)
+    for patron_id, due_date in due:
+        counts[(patron_id, due_date)] += 1
+    async with in_transaction():
+        for (patron_id, due_date), count in sorted(counts.items()):
+            await events.publish(deps, patron_id, EventKind.LOAN_DUE_SOON, due_date=due_date.isoformat(),
+                                 count=count)
+    return len(counts)

@@ -2,8 +2,9 @@
 
 Reading records are the patron's secret, so rows that pair a patron with a title are kept only
 as long as the patron needs them: cancelled holds stay in 取消済予約一覧 for HOLD_HISTORY_DAYS,
-notices in `viewer.notices` for NOTICE_RETENTION_DAYS. Expired sessions, spent one-time tokens
-and stale throttle counters are housekeeping. The worker runs `purge` once a day.
+notices in `viewer.notices` for NOTICE_RETENTION_DAYS. Live events (`app.domain.events`) are
+kept a day. Expired sessions, spent one-time tokens (export links included) and stale throttle
+counters are housekeeping. The worker runs `purge` once a day.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from datetime import timedelta
 from tortoise.expressions import Q
 
 from app.domain.deps import Deps
-from app.models import AuthThrottle, GuestRate, Hold, Notice, OneTimeToken, Session
+from app.models import AuthThrottle, Event, GuestRate, Hold, Notice, OneTimeToken, Session
 from app.models.enums import HoldStatus, NoticeStatus
 
 # A spent or expired one-time token is kept this long (a late click still gets "already used").
 _TOKEN_GRACE = timedelta(days=7)
+# Events are for the sockets open when they happen; a day covers any reconnection.
+EVENT_RETENTION = timedelta(days=1)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class PurgeReport:
     sessions: int = 0
     tokens: int = 0
     throttle_rows: int = 0
+    events: int = 0
 
 
 async def purge(deps: Deps) -> PurgeReport:
@@ -51,4 +55,5 @@ async def purge(deps: Deps) -> PurgeReport:
     ).delete()
     # A guest's spending counts for the current minute only.
     report.throttle_rows += await GuestRate.filter(minute__lt=int(now.timestamp()) // 60 - 1).delete()
+    report.events = await Event.filter(created_at__lt=now - EVENT_RETENTION).delete()
     return report

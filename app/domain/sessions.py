@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from datetime import timedelta
 
 from tortoise import fields
+from tortoise.expressions import Q
 
 from app import db
 from app.domain.deps import Deps
@@ -115,9 +117,56 @@ async def end_by_token(token: str) -> None:
         await Session.filter(token_hash=token_hash(token)).delete()
 
 
-async def end_all_for_patron(patron_id: int, *, keep_session_id: int | None = None) -> None:
-    """End every session of a patron (password registered or changed), except maybe the current one."""
+async def end_all_for_patron(patron_id: int, *, keep_session_id: int | None = None) -> int:
+    """End every session of a patron (password registered or changed, "log out everywhere
+    else"), except maybe the current one; how many ended."""
     query = Session.filter(patron_id=patron_id)
     if keep_session_id is not None:
         query = query.exclude(id=keep_session_id)
-    await query.delete()
+    return await query.delete()
+
+
+# --- the patron's view of their sessions (プライバシー: ログイン中の端末) ---------------------
+
+
+def device_summary(user_agent: str | None) -> str | None:
+    """A short summary of a browser ("Chrome 120 / Windows 10 / …") from its User-Agent, or None.
+
+    Only the summary is kept: the raw header is a fingerprint, and no address is stored.
+    """
+    from ua_parser import parse
+
+    if not user_agent:
+        return None
+    found = parse(user_agent[:1000])
+    parts = []
+    for part in (found.user_agent, found.os):
+        if part is not None and part.family != "Other":
+            parts.append(f"{part.family} {part.major}" if part.major else part.family)
+    if found.device is not None and found.device.family not in ("Other", "Spider"):
+        parts.append(found.device.family)
+    return " / ".join(parts)[:100] or None
+
+
+async def record_device(token: str, user_agent: str | None) -> None:
+    """Note the browser a new session was opened in (called right after login)."""
+    device = await asyncio.to_thread(device_summary, user_agent)
+    if device and token:
+        await Session.filter(token_hash=token_hash(token)).update(device=device)
+
+
+def _live(deps: Deps) -> Q:
+    """Sessions that still open the door: not past their end nor idle too long."""
+    now = deps.now()
+    return Q(expires_at__gt=now) & Q(last_seen_at__gt=now - timedelta(minutes=deps.settings.session_idle_minutes))
+
+
+async def live_for_patron(deps: Deps, patron_id: int) -> list[Session]:
+    """The patron's sessions that are still live, the most recently used first."""
+    return await Session.filter(_live(deps), patron_id=patron_id).order_by("-last_seen_at", "-id")
+
+
+async def end_for_patron(patron_id: int, session_id: int | None) -> bool:
+    """End one session of the patron (any other patron's is "not found"); True if it existed."""
+    return session_id is not None and await Session.filter(id=session_id, patron_id=patron_id).delete() > 0
+

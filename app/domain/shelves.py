@@ -15,7 +15,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app import db
-from app.domain import calendar
+from app.domain import calendar, consent
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode, Validator
 from app.domain.normalize import nfkc
@@ -29,6 +29,7 @@ from app.models import (
     ReadingTally,
     Title,
 )
+from app.models.enums import ConsentKind
 
 BOOKSHELF_NAME_MAX = 50
 READING_GOAL_MAX = 1000
@@ -184,7 +185,10 @@ async def set_reading_history_enabled(deps: Deps, patron: Patron, enabled: bool)
         deleted = 0
         if enabled and locked.reading_history_enabled_at is None:
             locked.reading_history_enabled_at = deps.now()
+            await consent.record(deps, patron.id, ConsentKind.LOAN_HISTORY_ON)
         elif not enabled:
+            if locked.reading_history_enabled_at is not None:
+                await consent.record(deps, patron.id, ConsentKind.LOAN_HISTORY_OFF)
             locked.reading_history_enabled_at = None
             deleted = await ReadingHistoryEntry.filter(patron_id=patron.id).delete()
         locked.updated_at = deps.now()

@@ -9,6 +9,7 @@ from app.models.calendar import CalendarDay, CalendarEvent
 from app.models.catalog import Item, Title
 from app.models.circulation import Hold, HoldCartEntry, Loan
 from app.models.notices import JobRun, Notice, OutboxState, WorkerLease
+from app.models.privacy import CalendarFeed, ConsentRecord, Event
 from app.models.shelves import (
     Bookshelf,
     BookshelfEntry,
@@ -42,4 +43,7 @@ __models__ = [
     JobRun,
     WorkerLease,
     OutboxState,
+    ConsentRecord,
+    CalendarFeed,
+    Event,
 ]

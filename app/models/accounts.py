@@ -62,6 +62,8 @@ class Session(Model):
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
+    # A summary of the browser (e.g. "Chrome 120 / Windows"), never the raw User-Agent or an address.
+    device = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "sessions"

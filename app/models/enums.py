@@ -16,6 +16,7 @@ class SessionKind(str, Enum):
 class TokenPurpose(str, Enum):
     REGISTRATION = "registration"
     EMAIL_CONFIRMATION = "email_confirmation"
+    PRIVACY_EXPORT = "privacy_export"
 
 
 class MaterialType(str, Enum):
@@ -74,3 +75,28 @@ class NoticeStatus(str, Enum):
     SENT = "sent"
     FAILED = "failed"
     NO_ADDRESS = "no_address"
+
+
+class EventKind(str, Enum):
+    """What happened to a patron, told live to their open apps (GraphQL subscriptions)."""
+
+    HOLD_READY = "hold_ready"
+    HOLD_EXPIRED = "hold_expired"
+    HOLD_CANCELLED = "hold_cancelled"
+    LOAN_DUE_SOON = "loan_due_soon"
+    EMAIL_CONFIRMED = "email_confirmed"
+    # Written by a PostgreSQL trigger whenever a session row is deleted: its sockets close.
+    SESSION_ENDED = "session_ended"
+
+
+class ConsentKind(str, Enum):
+    """An entry of the consent ledger: a choice the patron made about their data, and when."""
+
+    LOAN_HISTORY_ON = "loan_history_on"
+    LOAN_HISTORY_OFF = "loan_history_off"
+    DUE_REMINDER_ON = "due_reminder_on"
+    DUE_REMINDER_OFF = "due_reminder_off"
+    EMAIL_REGISTERED = "email_registered"
+    EMAIL_CHANGED = "email_changed"
+    EMAIL_REMOVED = "email_removed"
+    READING_RECORDS_DELETED = "reading_records_deleted"

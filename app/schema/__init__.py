@@ -24,8 +24,10 @@ from app.schema.compiled import MutationRoots
 from app.schema.documents import DocumentCache
 from app.schema.email import EmailMutation, EmailQuery
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
+from app.schema.privacy import LoginSession, PrivacyMutation, PrivacyQuery
 from app.schema.security import security_extensions
 from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
+from app.schema.subscriptions import Subscription
 from app.settings import Settings
 
 
@@ -45,16 +47,19 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery, EmailQuery))
+Query = merge_types(
+    "Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery, EmailQuery, PrivacyQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (AccountsMutation, CirculationMutation, ShelvesMutation, CalendarMutation, EmailMutation, NoticesMutation),
+    (AccountsMutation, CirculationMutation, ShelvesMutation, CalendarMutation, EmailMutation, NoticesMutation,
+     PrivacyMutation),
 )
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
 _NODE_TYPES = [
     Title, Item, *CIRCULATION_NODE_TYPES, Notice,
-    Favorite, Bookshelf, BookshelfEntry, ReadingHistoryEntry, CalendarEvent,
+    Favorite, Bookshelf, BookshelfEntry, ReadingHistoryEntry, CalendarEvent, LoginSession,
 ]
 
 
@@ -75,6 +80,7 @@ def build_schema(settings: Settings | None = None,
     schema = LibrarySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=_NODE_TYPES,
         extensions=[documents.extension, *security_extensions(settings, documents), *differential,
                     *(extensions or [])],

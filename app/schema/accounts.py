@@ -20,6 +20,7 @@ from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 from app.schema.base import load_nodes
 from app.schema.notices import PatronNotices
+from app.schema.privacy import PatronPrivacy
 from app.schema.shelves import PatronShelves
 
 StaffRoleEnum = strawberry.enum(StaffRole, name="StaffRole")
@@ -31,7 +32,7 @@ class NotificationSettings:
 
 
 @strawberry.type(name="Patron", description="A patron (利用者). `viewer` is the logged-in one.")
-class Patron(PatronCirculation, PatronNotices, PatronShelves, relay.Node):
+class Patron(PatronCirculation, PatronNotices, PatronShelves, PatronPrivacy, relay.Node):
     id: relay.NodeID[int]
     card_number: str = strawberry.field(description="利用者番号 (9 digits beginning with 10).")
     name_kana: str = strawberry.field(description="Name in full-width katakana, as registered.")
@@ -207,6 +208,8 @@ async def _deliver_token(ctx: Context, logged_in: LoggedIn, issue_token: bool) -
     """Hand the new session to the client: in the payload (API clients) or as a cookie, which
     replaces the browser's earlier session: that one ends, not left to idle out. A browser
     also keeps the proof that it knows the account (`app.domain.throttle`)."""
+    # What the patron sees in their list of sessions (viewer.privacy.sessions).
+    await sessions.record_device(logged_in.token, ctx.user_agent)
     ctx.forget_session()
     if issue_token:
         return logged_in.token

@@ -24,6 +24,8 @@ class Context:
         self.settings = deps.settings
         self.loaders: dict[str, Any] = {}
         self._session: Session | None = _UNSET
+        # A WebSocket's admitted connection (`app.schema.subscriptions`), None over HTTP.
+        self.live: Any = None
 
     # --- authentication -----------------------------------------------------------------
 
@@ -47,6 +49,14 @@ class Context:
 
     def forget_session(self) -> None:
         self._session = None
+
+    def use_session(self, session: Session) -> None:
+        """Authenticate with a session found another way (a WebSocket's `connection_init`)."""
+        self._session = session
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.request.headers.get("user-agent")
 
     async def patron(self) -> Patron | None:
         """The logged-in patron, or None (guests and staff)."""

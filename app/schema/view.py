@@ -8,10 +8,13 @@
   (`app.schema.security`).
 - `GET`: GraphiQL when it is on; no operation runs over GET (a link or an `<img>` can never
   trigger one, and no query, with its variables, lands in a URL or a log).
+- WebSocket: subscriptions (`viewerEvents`) with the graphql-transport-ws protocol, through
+  strawberry and graphql-core (`app.schema.subscriptions`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -24,6 +27,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -35,6 +39,7 @@ from app.schema.compiled.differential import Differential
 from app.schema.context import Context
 from app.schema.graphql_http import error_response, executed, response_media_type, with_codes
 from app.schema.security import is_unexpected, operation_summary, present_errors
+from app.schema.subscriptions import LiveTransportHandler
 from app.schema.trusted import PERSISTED_QUERY_NOT_FOUND, TRUSTED_DOCUMENT_REQUIRED, TrustedDocuments
 from app.web.graphiql import GraphiQLPage
 from app.web.request_log import annotate, request_id
@@ -43,13 +48,22 @@ _OVER_POST = OperationType.from_http("POST")
 
 
 class GraphQLView(GraphQL):
+    # Subscriptions: our admission (session, limits) and error masking (app.schema.subscriptions).
+    graphql_transport_ws_handler_class = LiveTransportHandler
+
     def __init__(self, schema: strawberry.Schema, deps: Deps) -> None:
+        settings = deps.settings
         super().__init__(
             schema,
             graphql_ide=None,  # ours, offline: app.web.graphiql
             allow_queries_via_get=False,
-            # No WebSocket route is mounted; subscriptions are not part of the HTTP API.
-            subscription_protocols=(),
+            # Subscriptions over WebSocket, graphql-transport-ws only (no legacy graphql-ws, no
+            # HTTP streaming). A browser's handshake must come from the app's own origin or one
+            # in ALLOWED_ORIGINS, as a cookie-carrying POST must (app.web.guards).
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=(settings.public_base_url, *settings.allowed_origins),
+            connection_init_wait_timeout=timedelta(seconds=settings.live_init_seconds),
+            max_subscriptions_per_connection=settings.live_max_subscriptions,
         )
         self.deps = deps
         self.graphiql = GraphiQLPage(deps.settings.library_name) if deps.settings.graphiql_enabled else None
@@ -64,6 +78,10 @@ class GraphQLView(GraphQL):
                 self.compiled.warm(known.text, known.document, known.operation_names())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # Subscriptions: strawberry's graphql-transport-ws machinery (app.schema.subscriptions).
+            await super().__call__(scope, receive, send)
+            return
         request = Request(scope, receive)
         method = scope["method"]
         if method == "POST":
