@@ -26,7 +26,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
     """The app on a real uvicorn server in this event loop (its lifespan runs); the ws:// base."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
-                                           ws="websockets"))
+                                           ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -80,6 +80,13 @@ class LiveClient:
         message = await self.receive(timeout)
         assert message["type"] == "next", message
         return message["payload"]
+
+    async def next_of_kind(self, kind: str, timeout: float = DEADLINE) -> dict[str, Any]:
+        """The next viewer event of this kind (one committed just before subscribing may come first)."""
+        while True:
+            event = (await self.next_event(timeout))["data"]["viewerEvents"]
+            if event["kind"] == kind:
+                return event
 
     async def closed(self, timeout: float = DEADLINE) -> tuple[int | None, str]:
         """Wait for the server to close the socket: its close code and reason."""

@@ -83,7 +83,8 @@ def _japanese_date(value: Any) -> Any:
 class Subscription:
     @strawberry.subscription(description="The logged-in patron's events, live, over WebSocket "
                              "(graphql-transport-ws): holds ready, expired or cancelled, loans due soon, "
-                             "e-mail confirmed. Only events after the subscription starts are sent.")
+                             "e-mail confirmed. Events from the moment it starts (one committed an instant before may "
+                             "come too); refetch on (re)connection for what happened meanwhile.")
     async def viewer_events(self, info: Info[Context, None]) -> AsyncGenerator[ViewerEvent, None]:
         connection = info.context.live
         if connection is None:
@@ -124,6 +125,12 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler):
             return CLOSE_TOO_MANY
         ctx.live = connection
         return None
+
+    async def send_message(self, message: Any) -> None:
+        live = self.context.live
+        if live is not None and live.closed:
+            return  # the hub closed the socket (session ended, limits): nothing more to say
+        await super().send_message(message)
 
     async def shutdown(self) -> None:
         await super().shutdown()

@@ -1,0 +1,220 @@
+"""Live notifications: `subscription { viewerEvents }` over a real WebSocket (graphql-transport-ws,
+the `websockets` client) against the app on a real uvicorn server, on SQLite and PostgreSQL. The
+check-in that readies a hold comes from the desk over HTTP, from the worker's expiry step and
+from another process; a logout or a password change closes the socket; the limits hold."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from datetime import timedelta
+
+import pytest
+
+from app.domain import circulation, reminders
+from app.models import Hold, Item, Loan
+from tests.circulation_support import gid, hold, lend, lend_all, patron
+from tests.conftest import http_client
+from tests.live_support import LiveClient, refused_status, serve
+from tests.processes import Process, library_env
+from tests.support import DEFAULT_PASSWORD, GraphQLClient, make_staff, make_title
+
+OWN_ORIGIN = "http://testserver"
+
+
+async def _token(app, card_number: str) -> str:
+    async with http_client(app) as http:
+        payload = await GraphQLClient(http).mutate(
+            "login", {"cardNumber": card_number, "password": DEFAULT_PASSWORD, "issueToken": True}, "token")
+    assert payload["errors"] == [] and payload["token"]
+    return payload["token"]
+
+
+async def _waiting_for_a_copy(deps):
+    """Hanako waits for the only copy, which Taro has: checking it in readies her hold."""
+    taro, hanako = await patron(deps, 1), await patron(deps, 2)
+    title = await make_title(deps, "こころ")
+    await lend_all(deps, taro, title)
+    waiting = await hold(deps, hanako, title)
+    barcode = (await Item.get(title_id=title.id)).barcode
+    return hanako, waiting, barcode
+
+
+@pytest.fixture
+async def url(app):
+    async with serve(app) as base:
+        yield base
+
+
+async def test_hold_ready_reaches_the_patrons_socket_when_the_desk_checks_the_copy_in(app, deps, url):
+    hanako, waiting, barcode = await _waiting_for_a_copy(deps)
+    await make_staff(deps)
+    token = await _token(app, hanako.card_number)
+
+    async with LiveClient.open(url) as live:
+        assert (await live.init({"authorization": f"Bearer {token}"}))["type"] == "connection_ack"
+        await live.subscribe()
+        async with http_client(app, address="198.51.100.30") as http:
+            desk = GraphQLClient(http)
+            await desk.staff_login("desk1", "desk-password-1")
+            checked_in = await desk.mutate("checkinItem", {"barcode": barcode}, "trappedHold { id }")
+        assert checked_in["trappedHold"]["id"] == gid("Hold", waiting.id)
+
+        event = (await live.next_event())["data"]["viewerEvents"]
+        assert event["kind"] == "HOLD_READY"
+        assert event["hold"] == {"id": gid("Hold", waiting.id), "status": "READY",
+                                 "pickupDeadline": event["hold"]["pickupDeadline"], "title": {"title": "こころ"}}
+        assert "貸出準備ができました" in event["message"]
+
+
+async def test_a_browser_session_cookie_works_from_the_apps_own_origin_only(app, deps, url):
+    hanako = await patron(deps, 2)
+    token = await _token(app, hanako.card_number)
+
+    async with LiveClient.open(url, cookie=token, origin=OWN_ORIGIN) as live:
+        assert (await live.init())["type"] == "connection_ack"
+    # Another site's page cannot open a socket with the patron's cookie (cross-site WebSocket hijacking).
+    assert await refused_status(url, cookie=token, origin="https://evil.example") == 403
+
+
+async def test_guests_staff_and_ended_sessions_are_refused(app, deps, url):
+    await make_staff(deps)
+    async with http_client(app) as http:
+        staff = await GraphQLClient(http).mutate(
+            "staffLogin", {"username": "desk1", "password": "desk-password-1", "issueToken": True}, "token")
+    for payload in ({}, {"authorization": f"Bearer {staff['token']}"}, {"authorization": "Bearer not-a-session"}):
+        async with LiveClient.open(url) as live:
+            await live.send({"type": "connection_init", "payload": payload})
+            assert await live.closed() == (4403, "Forbidden")
+
+
+async def test_logout_and_a_password_change_close_the_sockets_of_the_ended_sessions(app, deps, url):
+    hanako = await patron(deps, 2)
+    phone, laptop = await _token(app, hanako.card_number), await _token(app, hanako.card_number)
+
+    async with LiveClient.open(url) as on_phone, LiveClient.open(url) as on_laptop:
+        for live, token in ((on_phone, phone), (on_laptop, laptop)):
+            assert (await live.init({"authorization": f"Bearer {token}"}))["type"] == "connection_ack"
+            await live.subscribe()
+        async with http_client(app) as http:
+            laptop_client = GraphQLClient(http)
+            laptop_client.token = laptop
+            changed = await laptop_client.mutate("changePassword", {
+                "currentPassword": DEFAULT_PASSWORD, "newPassword": "newpass9", "newPasswordConfirmation": "newpass9"})
+            assert changed["errors"] == []
+            # The phone's session ended with the password change: its socket closes.
+            assert await on_phone.closed() == (4401, "Session ended")
+            assert (await laptop_client.mutate("logout", {}, "loggedOut"))["loggedOut"] is True
+        assert await on_laptop.closed() == (4401, "Session ended")
+
+
+async def test_an_expiry_by_the_worker_and_a_due_date_reach_the_socket(app, deps, url):
+    hanako, waiting, barcode = await _waiting_for_a_copy(deps)
+    await circulation.checkin(deps, barcode)
+    await Hold.filter(id=waiting.id).update(pickup_deadline=deps.today() - timedelta(days=1))
+    token = await _token(app, hanako.card_number)
+    async with LiveClient.open(url) as live:
+        await live.init({"authorization": f"Bearer {token}"})
+        await live.subscribe()
+        await circulation.expire_holds(deps)
+        expired = await live.next_of_kind("HOLD_EXPIRED")
+        assert expired["hold"]["status"] == "CANCELLED"
+
+        loan = await lend(deps, hanako, await make_title(deps, "坊っちゃん"))
+        await Loan.filter(id=loan.id).update(due_date=deps.today() + timedelta(days=1))
+        assert await reminders.announce_due_soon(deps) == 1
+        due = await live.next_of_kind("LOAN_DUE_SOON")
+        assert (due["loanCount"], due["dueDate"]) == (1, (deps.today() + timedelta(days=1)).isoformat())
+
+
+async def test_another_patrons_events_never_reach_the_socket(app, deps, url):
+    hanako, waiting, barcode = await _waiting_for_a_copy(deps)
+    jiro = await patron(deps, 3)
+    title = await make_title(deps, "草枕")
+    await lend_all(deps, await patron(deps, 4), title)
+    jiros_hold = await hold(deps, jiro, title)
+    token = await _token(app, hanako.card_number)
+    async with LiveClient.open(url) as live:
+        await live.init({"authorization": f"Bearer {token}"})
+        await live.subscribe()
+        await circulation.checkin(deps, (await Item.get(title_id=title.id)).barcode)  # Jiro's copy
+        await circulation.checkin(deps, barcode)  # then Hanako's
+        event = (await live.next_event())["data"]["viewerEvents"]
+        assert event["hold"]["id"] == gid("Hold", waiting.id) != gid("Hold", jiros_hold.id)
+
+
+async def test_limits_per_patron_per_address_message_size_and_idle_sockets(app, deps, settings, url):
+    hanako = await patron(deps, 2)
+    token = await _token(app, hanako.card_number)
+    auth = {"authorization": f"Bearer {token}"}
+    per_patron = settings.live_connections_per_patron
+
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(per_patron):
+            live = await stack.enter_async_context(LiveClient.open(url))
+            assert (await live.init(auth))["type"] == "connection_ack"
+            await live.subscribe()
+        async with LiveClient.open(url) as one_too_many:
+            await one_too_many.send({"type": "connection_init", "payload": auth})
+            assert await one_too_many.closed() == (4429, "Too many connections")
+
+    async with LiveClient.open(url) as live:
+        await live.init(auth)
+        await live.send({"type": "subscribe", "id": "1", "payload": {"query": "#" * settings.live_max_message_bytes}})
+        assert (await live.closed())[0] == 1009
+
+
+async def test_too_many_sockets_from_one_address_are_refused_and_idle_ones_closed(app, deps, settings):
+    from app.main import create_app
+
+    hanako = await patron(deps, 2)
+    token = await _token(app, hanako.card_number)
+    small = create_app(settings.replace(live_connections_per_address=2, live_idle_seconds=1), deps.clock,
+                       manage_database=False)
+    async with serve(small) as url:
+        async with LiveClient.open(url) as first, LiveClient.open(url) as second:
+            assert await refused_status(url) == 429
+            # A socket that runs no subscription is closed once idle; one that does stays.
+            for live in (first, second):
+                assert (await live.init({"authorization": f"Bearer {token}"}))["type"] == "connection_ack"
+            await second.subscribe()
+            assert await first.closed() == (1000, "Idle timeout")
+            async with LiveClient.open(url) as third:  # the count went down when the first closed
+                assert (await third.init({"authorization": f"Bearer {token}"}))["type"] == "connection_ack"
+            await second.send({"type": "ping"})
+            assert (await second.receive())["type"] == "pong"
+
+
+async def test_a_subscription_over_http_is_a_bad_request_not_a_crash(client):
+    body = await client.execute("subscription { viewerEvents { kind } }")
+    assert body["errors"] and "data" not in body or body.get("data") is None
+
+
+async def test_a_check_in_made_by_another_process_reaches_the_socket(app, deps, database, url):
+    hanako, waiting, barcode = await _waiting_for_a_copy(deps)
+    token = await _token(app, hanako.card_number)
+    script = (
+        "import asyncio, sys\n"
+        "from app import db\nfrom app.domain import circulation\nfrom app.domain.deps import Deps\n"
+        "from app.settings import Settings\n"
+        "async def main():\n"
+        "    settings = Settings.from_env()\n"
+        "    await db.init_db(settings.database_url)\n"
+        "    try:\n"
+        "        result = await circulation.checkin(Deps.build(settings), sys.argv[1])\n"
+        "        print('trapped', result.trapped_hold.id)\n"
+        "    finally:\n"
+        "        await db.close_db()\n"
+        "asyncio.run(main())\n"
+    )
+    async with LiveClient.open(url) as live:
+        await live.init({"authorization": f"Bearer {token}"})
+        await live.subscribe()
+        desk = Process([sys.executable, "-c", script, barcode], library_env(database), "desk-process")
+        try:
+            assert await desk.exit_code() == 0, desk.output
+            assert f"trapped {waiting.id}" in desk.output
+        finally:
+            desk.cleanup()
+        event = (await live.next_event())["data"]["viewerEvents"]
+        assert (event["kind"], event["hold"]["id"]) == ("HOLD_READY", gid("Hold", waiting.id))
