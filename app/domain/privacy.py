@@ -136,6 +136,9 @@ async def categories(deps: Deps, patron: Patron) -> list[Category]:
 
 # --- deleting reading records ---------------------------------------------------------------
 
+_RECORDS = {ReadingRecord.LOAN_HISTORY: ReadingHistoryEntry, ReadingRecord.READING_TALLIES: ReadingTally,
+            ReadingRecord.BOOKSHELVES: Bookshelf, ReadingRecord.FAVORITES: Favorite}
+
 
 @dataclass
 class Deleted:
@@ -158,14 +161,10 @@ async def delete_reading_records(deps: Deps, patron: Patron, confirmation: str,
         # The patron's row lock: a checkout recording history at this moment waits, or is deleted too.
         await Patron.select_for_update().get(id=patron.id)
         for kind in chosen:
-            if kind is ReadingRecord.LOAN_HISTORY:
-                result.counts[kind] = await ReadingHistoryEntry.filter(patron_id=patron.id).delete()
-            elif kind is ReadingRecord.READING_TALLIES:
-                result.counts[kind] = await ReadingTally.filter(patron_id=patron.id).delete()
-            elif kind is ReadingRecord.BOOKSHELVES:
-                result.counts[kind] = await Bookshelf.filter(patron_id=patron.id).delete()
-            else:
-                result.counts[kind] = await Favorite.filter(patron_id=patron.id).delete()
+            rows = _RECORDS[kind].filter(patron_id=patron.id)
+            # Counted first: on SQLite a delete's count includes the rows its cascade removed.
+            result.counts[kind] = await rows.count()
+            await rows.delete()
         await consent.record(deps, patron.id, ConsentKind.READING_RECORDS_DELETED)
         result.current_loans = await Loan.filter(patron_id=patron.id, returned_at=None).count()
         result.active_holds = await Hold.filter(patron_id=patron.id,
