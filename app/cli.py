@@ -68,6 +68,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
             proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
             log_config=logging_config(settings), access_log=False, server_header=False,
+            # Subscriptions' sockets: uvicorn refuses a larger message (1009) before buffering it.
+            ws="websockets-sansio", ws_max_size=settings.live_max_message_bytes,
         )
     return 0
 
