@@ -9,6 +9,7 @@ import contextlib
 import sys
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from app.domain import circulation, reminders
@@ -16,7 +17,8 @@ from app.models import Hold, Item, Loan
 from tests.circulation_support import gid, hold, lend, lend_all, patron
 from tests.conftest import http_client
 from tests.live_support import LiveClient, refused_status, serve
-from tests.processes import Process, library_env
+from tests.processes import Process, library_env, until
+from tests.smtp import free_port
 from tests.support import DEFAULT_PASSWORD, GraphQLClient, make_staff, make_title
 
 OWN_ORIGIN = "http://testserver"
@@ -218,3 +220,57 @@ async def test_a_check_in_made_by_another_process_reaches_the_socket(app, deps, 
             desk.cleanup()
         event = (await live.next_event())["data"]["viewerEvents"]
         assert (event["kind"], event["hold"]["id"]) == ("HOLD_READY", gid("Hold", waiting.id))
+
+
+async def test_on_postgresql_a_lost_listen_connection_is_reopened_and_nothing_is_missed(app, deps, database, url):
+    from app import db
+
+    if not db.is_postgres():
+        pytest.skip("PostgreSQL's LISTEN connection; SQLite polls the table")
+    hanako, waiting, barcode = await _waiting_for_a_copy(deps)
+    token = await _token(app, hanako.card_number)
+    async with LiveClient.open(url) as live:
+        await live.init({"authorization": f"Bearer {token}"})
+        await live.subscribe()
+        # The database drops the hub's LISTEN connection (a restart, a network cut)...
+        terminated = await db.fetch("SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity "
+                                    "WHERE query LIKE 'LISTEN %'")
+        assert terminated and all(row["done"] for row in terminated)
+        # ... and the copy is checked in before the hub listens again.
+        await circulation.checkin(deps, barcode)
+        event = await live.next_of_kind("HOLD_READY")
+        assert event["hold"]["id"] == gid("Hold", waiting.id)
+
+
+async def test_on_postgresql_each_of_several_server_processes_hands_the_event_to_its_sockets(deps, database):
+    from app import db
+
+    if not db.is_postgres():
+        pytest.skip("several server processes need PostgreSQL; SQLite runs one")
+    hanako, waiting, barcode = await _waiting_for_a_copy(deps)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Process.library("serve", "--workers", "2", "--port", str(port), name="server",
+                             env=library_env(database, public_base_url=base, log_level="WARNING"))
+    try:
+        async def listening() -> bool:
+            assert server.popen.poll() is None, server.output
+            rows = await db.fetch("SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")
+            return rows[0]["n"] == 2
+
+        await until(listening, what="both server processes to LISTEN")
+        async with httpx.AsyncClient(base_url=base) as http:
+            payload = await GraphQLClient(http).mutate(
+                "login", {"cardNumber": hanako.card_number, "password": DEFAULT_PASSWORD, "issueToken": True}, "token")
+        url = f"ws://127.0.0.1:{port}/graphql"
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [await stack.enter_async_context(LiveClient.open(url)) for _ in range(4)]
+            for live in sockets:
+                assert (await live.init({"authorization": f"Bearer {payload['token']}"}))["type"] == "connection_ack"
+                await live.subscribe()
+            await circulation.checkin(deps, barcode)  # this test's process: neither server's
+            for live in sockets:
+                assert (await live.next_of_kind("HOLD_READY"))["hold"]["id"] == gid("Hold", waiting.id)
+        assert await server.stop() == 0, server.output
+    finally:
+        server.cleanup()

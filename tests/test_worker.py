@@ -77,8 +77,9 @@ async def test_a_failing_step_is_tried_again_and_does_not_stop_the_others(deps):
     assert await run_scheduled(deps, steps) == {"broken": 1}
 
 
-def test_the_daily_steps_are_hold_expiry_then_due_reminders_then_retention():
-    assert [step.name for step in scheduled_steps()] == ["hold_expiry", "due_reminders", "retention"]
+def test_the_daily_steps_are_hold_expiry_then_due_reminders_and_events_then_retention():
+    assert [step.name for step in scheduled_steps()] == ["hold_expiry", "due_reminders", "due_soon_events",
+                                                         "retention"]
 
 
 async def test_an_iteration_runs_the_daily_steps_and_delivers_the_outbox(deps, smtp_server):

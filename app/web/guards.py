@@ -42,11 +42,16 @@ def normalize_origin(value: str) -> str | None:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
 
 
+def error_body(message: str, code: str) -> bytes:
+    """A refusal as a GraphQL-shaped JSON body, so every GraphQL client can show it."""
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
 async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str,
                   route: str | None = None) -> None:
     """Answer with a GraphQL-shaped error body, so every GraphQL client can show it."""
     annotate(scope.get("state") or {}, refused=code, **({"route": route} if route else {}))
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    body = error_body(message, code)
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
     ]})

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import AsyncIterator, Awaitable, Callable
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
@@ -43,6 +42,7 @@ from app.domain.deps import Deps
 from app.domain.events import LiveEvent
 from app.models import Session
 from app.models.enums import EventKind
+from app.web.guards import error_body
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +326,7 @@ async def _deny(scope: Scope, receive: Receive, send: Send, status: int, message
     """Refuse a handshake with an HTTP answer where the server can send one, else a bare close."""
     await receive()  # websocket.connect
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+        body = error_body(message, code)
         await send({"type": "websocket.http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "websocket.http.response.body", "body": body})

@@ -18,14 +18,15 @@ from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.messages import message_for
 from app.schema.context import Context
+from app.web.guards import error_body
 
 PATH = "/privacy/export"
 
 
 def _refusal(status: int, error: DomainError) -> Response:
     failure = error.failures[0]
-    body = orjson.dumps({"errors": [{"message": message_for(failure), "extensions": {"code": failure.code.value}}]})
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(error_body(message_for(failure), failure.code.value), status_code=status,
+                    media_type="application/json")
 
 
 def routes(deps: Deps) -> list[Route]:
