@@ -25,7 +25,7 @@ VIEWER_EVENTS = """subscription Live { viewerEvents { kind message occurredAt du
 async def serve(app: Any) -> AsyncIterator[str]:
     """The app on a real uvicorn server in this event loop (its lifespan runs); the ws:// base."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
                                            ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())
     try:

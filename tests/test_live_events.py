@@ -79,6 +79,30 @@ async def test_a_browser_session_cookie_works_from_the_apps_own_origin_only(app,
     assert await refused_status(url, cookie=token, origin="https://evil.example") == 403
 
 
+async def test_each_socket_gets_one_log_line_without_address_or_token(app, deps, url, caplog):
+    import logging
+
+    from app.web.request_log import NoClientAddresses
+
+    caplog.set_level(logging.INFO)
+    token = await _token(app, (await patron(deps, 2)).card_number)
+    async with LiveClient.open(url) as live:
+        await live.init({"authorization": f"Bearer {token}"})
+        await live.socket.close()
+    await until(lambda: _logged(caplog), what="the socket's log line")
+    [line] = [r.json_fields for r in caplog.records if r.getMessage() == "websocket"]
+    assert line["route"] == "/graphql" and line["status"] == 101 and line["close_code"] == 1000
+    assert "127.0.0.1" not in str(line) and token not in caplog.text
+    # uvicorn's own handshake line names the client's address: the served log config drops it.
+    handshake = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, '%s - "WebSocket %s" [accepted]',
+                                  ("203.0.113.7:5000", "/graphql"), None)
+    assert NoClientAddresses().filter(handshake) is False
+
+
+async def _logged(caplog) -> bool:
+    return any(r.getMessage() == "websocket" for r in caplog.records)
+
+
 async def test_guests_staff_and_ended_sessions_are_refused(app, deps, url):
     await make_staff(deps)
     async with http_client(app) as http:

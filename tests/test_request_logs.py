@@ -99,6 +99,7 @@ def test_serve_logs_json_lines_and_no_access_log_or_sql_even_at_debug():
     for chatty in ("tortoise", "aiosqlite", "asyncpg", "aiosmtplib"):
         assert config["loggers"][chatty]["level"] == "WARNING"
     assert config["root"]["level"] == "DEBUG"
+    assert config["loggers"]["uvicorn.error"]["filters"] == ["no_client_addresses"]
 
 
 def test_serve_hands_uvicorn_our_logging_and_no_banner(monkeypatch, tmp_path):

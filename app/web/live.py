@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,9 +43,10 @@ from app.domain.deps import Deps
 from app.domain.events import LiveEvent
 from app.models import Session
 from app.models.enums import EventKind
-from app.web.guards import error_body
+from app.web.guards import GRAPHQL_PATH, error_body
 
 log = logging.getLogger(__name__)
+request_log = logging.getLogger("library.request")
 
 # graphql-transport-ws and RFC 6455 close codes the hub uses.
 CLOSE_SESSION_ENDED = (4401, "Session ended")
@@ -300,11 +302,15 @@ class LiveConnectionGuard:
             return
         limit = self.hub.settings.live_max_message_bytes
         too_big = False
+        started = time.perf_counter()
+        outcome: dict[str, int | None] = {"status": None, "close_code": None}
 
         async def limited_receive() -> Message:
             nonlocal too_big
             message = await receive()
-            if message["type"] == "websocket.receive":
+            if message["type"] == "websocket.disconnect":
+                outcome["close_code"] = outcome["close_code"] or message.get("code", 1000)
+            elif message["type"] == "websocket.receive":
                 size = len(message.get("text") or "") + len(message.get("bytes") or b"")
                 if size > limit:
                     too_big = True
@@ -313,6 +319,11 @@ class LiveConnectionGuard:
             return message
 
         async def guarded_send(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                outcome["status"] = 101
+            elif message["type"] == "websocket.close":
+                outcome["status"] = outcome["status"] or 403
+                outcome["close_code"] = outcome["close_code"] or message.get("code", 1000)
             if not too_big:  # once closed for size, the app's last words go nowhere
                 await send(message)
 
@@ -320,6 +331,13 @@ class LiveConnectionGuard:
             await self.app(scope, limited_receive, guarded_send)
         finally:
             self.hub.release_address(address)
+            if too_big:
+                outcome["close_code"] = CLOSE_TOO_BIG[0]
+            # One line per socket, like a request's: no address, no token, no patron.
+            request_log.info("websocket", extra={"json_fields": {
+                "route": scope.get("path") if scope.get("path") == GRAPHQL_PATH else None, **outcome,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            }})
 
 
 async def _deny(scope: Scope, receive: Receive, send: Send, status: int, message: str, code: str) -> None:

@@ -148,6 +148,14 @@ class RequestLog:
                 self.on_request(line)
 
 
+class NoClientAddresses(logging.Filter):
+    """Drops uvicorn's line per WebSocket handshake, which names the client's address: the
+    socket's own line (`app.web.live`) tells the same without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket '))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, event and the record's `json_fields`."""
 
@@ -171,12 +179,13 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"no_client_addresses": {"()": NoClientAddresses}},
         "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json",
                                 "stream": "ext://sys.stdout"}},
         "root": {"handlers": ["stdout"], "level": settings.log_level},
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True},
-            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True, "filters": ["no_client_addresses"]},
             # Our request line replaces uvicorn's access log, which prints query strings.
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
             **quiet,
