@@ -186,6 +186,15 @@ def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
     return (conn or connection()).capabilities.dialect == "postgres"
 
 
+async def lock_key(key: str) -> None:
+    """Serialise the transactions that take the same key until they end: a PostgreSQL advisory
+    transaction lock (SQLite runs one transaction at a time already). For limits on things that
+    have no row of their own to lock."""
+    conn = connection()
+    if is_postgres(conn):
+        await conn.execute_query("SELECT pg_advisory_xact_lock(hashtext($1))", [key])
+
+
 async def fetch(sql: str, *params: Any) -> list[dict]:
     """Rows of a hand-written statement with `?` placeholders (rewritten to `$n` on PostgreSQL).
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.domain import circulation, reminders
-from app.models import Hold, Item, Loan
+from app.models import Hold, Item, LiveSocket, Loan
 from tests.circulation_support import gid, hold, lend, lend_all, patron
 from tests.conftest import http_client
 from tests.live_support import LiveClient, refused_status, serve
@@ -184,8 +184,12 @@ async def test_limits_per_patron_per_address_message_size_and_idle_sockets(app, 
             await one_too_many.send({"type": "connection_init", "payload": auth})
             assert await one_too_many.closed() == (4429, "Too many connections")
 
+    async def all_closed() -> bool:
+        return not await LiveSocket.exists()
+
+    await until(all_closed, what="the closed sockets to stop counting")
     async with LiveClient.open(url) as live:
-        await live.init(auth)
+        assert (await live.init(auth))["type"] == "connection_ack"
         await live.send({"type": "subscribe", "id": "1", "payload": {"query": "#" * settings.live_max_message_bytes}})
         assert (await live.closed())[0] == 1009
 
@@ -205,7 +209,12 @@ async def test_too_many_sockets_from_one_address_are_refused_and_idle_ones_close
                 assert (await live.init({"authorization": f"Bearer {token}"}))["type"] == "connection_ack"
             await second.subscribe()
             assert await first.closed() == (1000, "Idle timeout")
-            async with LiveClient.open(url) as third:  # the count went down when the first closed
+
+            async def counted_down() -> bool:
+                return await LiveSocket.all().count() == 1
+
+            await until(counted_down, what="the closed socket to stop counting")
+            async with LiveClient.open(url) as third:
                 assert (await third.init({"authorization": f"Bearer {token}"}))["type"] == "connection_ack"
             await second.send({"type": "ping"})
             assert (await second.receive())["type"] == "pong"
@@ -266,7 +275,7 @@ async def test_on_postgresql_a_lost_listen_connection_is_reopened_and_nothing_is
         assert event["hold"]["id"] == gid("Hold", waiting.id)
 
 
-async def test_on_postgresql_each_of_several_server_processes_hands_the_event_to_its_sockets(deps, database):
+async def test_on_postgresql_several_server_processes_hand_on_every_event_and_share_the_limits(deps, database):
     from app import db
 
     if not db.is_postgres():
@@ -275,7 +284,8 @@ async def test_on_postgresql_each_of_several_server_processes_hands_the_event_to
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = Process.library("serve", "--workers", "2", "--port", str(port), name="server",
-                             env=library_env(database, public_base_url=base, log_level="WARNING"))
+                             env=library_env(database, public_base_url=base, log_level="WARNING",
+                                             live_connections_per_patron=4))
     try:
         async def listening() -> bool:
             assert server.popen.poll() is None, server.output
@@ -292,6 +302,10 @@ async def test_on_postgresql_each_of_several_server_processes_hands_the_event_to
             for live in sockets:
                 assert (await live.init({"authorization": f"Bearer {payload['token']}"}))["type"] == "connection_ack"
                 await live.subscribe()
+            # The limit counts the sockets on both processes, wherever the fifth one lands.
+            async with LiveClient.open(url) as fifth:
+                await fifth.send({"type": "connection_init", "payload": {"authorization": f"Bearer {payload['token']}"}})
+                assert await fifth.closed() == (4429, "Too many connections")
             await circulation.checkin(deps, barcode)  # this test's process: neither server's
             for live in sockets:
                 assert (await live.next_of_kind("HOLD_READY"))["hold"]["id"] == gid("Hold", waiting.id)

@@ -3,7 +3,7 @@
 Reading records are the patron's secret, so rows that pair a patron with a title are kept only
 as long as the patron needs them: cancelled holds stay in 取消済予約一覧 for HOLD_HISTORY_DAYS,
 notices in `viewer.notices` for NOTICE_RETENTION_DAYS. Live events (`app.domain.events`) are
-kept a day. Expired sessions, spent one-time tokens (export links included) and stale throttle
+kept a day; the rows of sockets whose server process died, once stale. Expired sessions, spent one-time tokens (export links included) and stale throttle
 counters are housekeeping. The worker runs `purge` once a day.
 """
 
@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from tortoise.expressions import Q
 
+from app.domain import live_sockets
 from app.domain.deps import Deps
 from app.models import AuthThrottle, Event, GuestRate, Hold, Notice, OneTimeToken, Session
 from app.models.enums import HoldStatus, NoticeStatus
@@ -32,6 +33,7 @@ class PurgeReport:
     tokens: int = 0
     throttle_rows: int = 0
     events: int = 0
+    live_sockets: int = 0
 
 
 async def purge(deps: Deps) -> PurgeReport:
@@ -56,4 +58,5 @@ async def purge(deps: Deps) -> PurgeReport:
     # A guest's spending counts for the current minute only.
     report.throttle_rows += await GuestRate.filter(minute__lt=int(now.timestamp()) // 60 - 1).delete()
     report.events = await Event.filter(created_at__lt=now - EVENT_RETENTION).delete()
+    report.live_sockets = await live_sockets.purge_stale(deps)
     return report

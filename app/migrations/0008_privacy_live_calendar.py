@@ -3,8 +3,9 @@
 - `consent_records`: the consent ledger (a kind of choice and its date, nothing else). Patrons
   who had opted in to the loan history before this migration get that day as their first entry.
 - `calendar_feeds`: the secret address of a patron's iCalendar feed.
-- `events`: what happened to a patron, for their open sockets; `sessions.device`: a summary of
-  the browser a session was opened in.
+- `events`: what happened to a patron, for their open sockets; `live_sockets`: the open sockets,
+  counted against the limits on every server process; `sessions.device`: a summary of the
+  browser a session was opened in.
 - PostgreSQL triggers: deleting a session writes a SESSION_ENDED event (whatever deletes it:
   logout, a password change, expiry), so its sockets close on every server process; every new
   event is announced with NOTIFY on channel `library_events` (payload "<event id> <patron id>"),
@@ -108,6 +109,22 @@ class Migration(migrations.Migration):
             options={"table": "events", "app": "models", "pk_attr": "id",
                      "table_description": "Something that happened to a patron, for their open sockets.",
                      "indexes": [Index(fields=["created_at"])]},
+            bases=["Model"],
+        ),
+        ops.CreateModel(
+            name="LiveSocket",
+            fields=[
+                ("id", fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ("holder", fields.CharField(max_length=128)),
+                ("address_key", fields.CharField(max_length=64)),
+                ("patron_id", fields.IntField(null=True)),
+                ("opened_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("seen_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={"table": "live_sockets", "app": "models", "pk_attr": "id",
+                     "table_description": "An open subscription socket, counted against the limits.",
+                     "indexes": [Index(fields=["address_key", "seen_at"]), Index(fields=["patron_id", "seen_at"]),
+                                 Index(fields=["holder"])]},
             bases=["Model"],
         ),
         ops.AddField(

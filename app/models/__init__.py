@@ -9,7 +9,7 @@ from app.models.calendar import CalendarDay, CalendarEvent
 from app.models.catalog import Item, Title
 from app.models.circulation import Hold, HoldCartEntry, Loan
 from app.models.notices import JobRun, Notice, OutboxState, WorkerLease
-from app.models.privacy import CalendarFeed, ConsentRecord, Event
+from app.models.privacy import CalendarFeed, ConsentRecord, Event, LiveSocket
 from app.models.shelves import (
     Bookshelf,
     BookshelfEntry,
@@ -46,4 +46,5 @@ __models__ = [
     ConsentRecord,
     CalendarFeed,
     Event,
+    LiveSocket,
 ]

@@ -1,4 +1,4 @@
-"""What the patron chose about their data, live events and calendar feeds (プライバシー)."""
+"""What the patron chose about their data, calendar feeds, live events and open sockets (プライバシー)."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -53,3 +53,20 @@ class Event(Model):
     class Meta:
         table = "events"
         indexes = (("created_at",),)
+
+
+class LiveSocket(Model):
+    """An open subscription socket, counted against the limits per patron and per address on every
+    server process. Its process renews `seen_at`; rows of a process that died go stale."""
+
+    id = fields.IntField(primary_key=True)
+    holder = fields.CharField(max_length=128)
+    # HMAC of the client address (like the throttle's keys): never the address itself.
+    address_key = fields.CharField(max_length=64)
+    patron_id = fields.IntField(null=True)
+    opened_at = fields.DatetimeField()
+    seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "live_sockets"
+        indexes = (("address_key", "seen_at"), ("patron_id", "seen_at"), ("holder",))

@@ -120,7 +120,8 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler):
             return 4403, "Forbidden"
         ctx.use_session(session)
         hub: LiveHub = ctx.request.app.state.live
-        connection = hub.admit(session.patron_id, session.id, self.websocket.close)
+        connection = await hub.admit(ctx.request.scope["live_socket"], session.patron_id, session.id,
+                                     self.websocket.close)
         if connection is None:
             return CLOSE_TOO_MANY
         ctx.live = connection

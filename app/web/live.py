@@ -14,10 +14,10 @@ process, closes the sockets of a session that ended, and keeps the limits:
   live (idle and maximum lifetimes pass without a deletion). On SQLite the hub checks them each
   time it polls.
 - Limits: LIVE_CONNECTIONS_PER_ADDRESS sockets from one client address (refused at the
-  handshake, HTTP 429), LIVE_CONNECTIONS_PER_PATRON per patron (closed with 4429 at
-  `connection_init`), LIVE_MAX_MESSAGE_BYTES for a message from the client (closed with 1009),
-  and a socket running no subscription for LIVE_IDLE_SECONDS is closed (1000). The counts are
-  this process's: with N server processes a patron may hold up to N times as many sockets.
+  handshake, HTTP 429) and LIVE_CONNECTIONS_PER_PATRON per patron (closed with 4429 at
+  `connection_init`), counted over every server process (`app.domain.live_sockets`);
+  LIVE_MAX_MESSAGE_BYTES for a message from the client (closed with 1009); and a socket running
+  no subscription for LIVE_IDLE_SECONDS is closed (1000).
 - A subscriber that does not read its events (its queue is full) is closed with 1013: it
   reconnects and refetches, so nothing is silently lost.
 
@@ -30,7 +30,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter, OrderedDict
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import AsyncIterator, Awaitable, Callable
@@ -38,9 +39,10 @@ from typing import AsyncIterator, Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
-from app.domain import events
+from app.domain import events, live_sockets
 from app.domain.deps import Deps
 from app.domain.events import LiveEvent
+from app.domain.mailer import process_holder
 from app.models import Session
 from app.models.enums import EventKind
 from app.web.guards import GRAPHQL_PATH, error_body
@@ -102,7 +104,8 @@ class LiveHub:
         self.settings = deps.settings
         self.by_patron: dict[int, set[LiveConnection]] = {}
         self.by_session: dict[int, set[LiveConnection]] = {}
-        self.addresses: Counter[str] = Counter()
+        # This process in `live_sockets` (several apps may share a process in tests).
+        self.holder = f"{process_holder()}:{uuid.uuid4().hex[:8]}"
         self._handed_on: OrderedDict[int, None] = OrderedDict()
         self._tasks: list[asyncio.Task] = []
         self._last_session_check = 0.0
@@ -126,30 +129,26 @@ class LiveHub:
                     await task
             for connection in [c for group in self.by_patron.values() for c in group]:
                 await connection.close(1001, "Server shutting down")
+            with contextlib.suppress(Exception):
+                await live_sockets.forget_holder(self.holder)
 
     # --- admission -----------------------------------------------------------------------
 
-    def admit_address(self, address: str) -> bool:
-        """Count a new socket from this address; False (not counted) past the limit."""
-        if self.addresses[address] >= self.settings.live_connections_per_address:
-            return False
-        self.addresses[address] += 1
-        return True
+    async def open_socket(self, address: str) -> int | None:
+        """Count a new socket from this address; its id, or None past the limit."""
+        return await live_sockets.open_socket(self.deps, self.holder, address)
 
-    def release_address(self, address: str) -> None:
-        self.addresses[address] -= 1
-        if self.addresses[address] <= 0:
-            del self.addresses[address]
+    async def close_socket(self, socket_id: int) -> None:
+        await live_sockets.close_socket(socket_id)
 
-    def admit(self, patron_id: int, session_id: int,
-              close_socket: Callable[[int, str], Awaitable[None]]) -> LiveConnection | None:
+    async def admit(self, socket_id: int, patron_id: int, session_id: int,
+                    close_socket: Callable[[int, str], Awaitable[None]]) -> LiveConnection | None:
         """Register an authenticated socket; None past the patron's limit."""
-        mine = self.by_patron.setdefault(patron_id, set())
-        if len(mine) >= self.settings.live_connections_per_patron:
+        if not await live_sockets.assign_patron(self.deps, socket_id, patron_id):
             return None
         connection = LiveConnection(self, patron_id, session_id, close_socket,
                                     idle_since=asyncio.get_running_loop().time())
-        mine.add(connection)
+        self.by_patron.setdefault(patron_id, set()).add(connection)
         self.by_session.setdefault(session_id, set()).add(connection)
         return connection
 
@@ -269,6 +268,7 @@ class LiveHub:
             if now - self._last_session_check >= self.settings.live_session_check_seconds:
                 self._last_session_check = now
                 with contextlib.suppress(Exception):
+                    await live_sockets.heartbeat(self.deps, self.holder)
                     await self.close_lapsed_sessions()
 
     async def close_lapsed_sessions(self) -> None:
@@ -297,9 +297,12 @@ class LiveConnectionGuard:
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown",))[0]
-        if not self.hub.admit_address(address):
+        socket_id = await self.hub.open_socket(address)
+        if socket_id is None:
             await _deny(scope, receive, send, 429, "Too many connections from this address.", "RATE_LIMITED")
             return
+        # The subscription handler counts the socket against its patron by this id.
+        scope["live_socket"] = socket_id
         limit = self.hub.settings.live_max_message_bytes
         too_big = False
         started = time.perf_counter()
@@ -330,7 +333,8 @@ class LiveConnectionGuard:
         try:
             await self.app(scope, limited_receive, guarded_send)
         finally:
-            self.hub.release_address(address)
+            with contextlib.suppress(Exception):
+                await self.hub.close_socket(socket_id)
             if too_big:
                 outcome["close_code"] = CLOSE_TOO_BIG[0]
             # One line per socket, like a request's: no address, no token, no patron.
