@@ -60,7 +60,7 @@ def _per_dialect(sqlite: list[str], postgres: list[str]):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0005_outbox_outage")]
+    dependencies = [("models", "0006_hardening")]
 
     initial = False
 
