@@ -79,7 +79,7 @@ async def test_a_browser_session_cookie_works_from_the_apps_own_origin_only(app,
     assert await refused_status(url, cookie=token, origin="https://evil.example") == 403
 
 
-async def test_each_socket_gets_one_log_line_without_address_or_token(app, deps, url, caplog):
+async def test_each_socket_is_counted_and_gets_one_log_line_without_address_or_token(app, deps, url, caplog):
     import logging
 
     from app.web.request_log import NoClientAddresses
@@ -88,6 +88,8 @@ async def test_each_socket_gets_one_log_line_without_address_or_token(app, deps,
     token = await _token(app, (await patron(deps, 2)).card_number)
     async with LiveClient.open(url) as live:
         await live.init({"authorization": f"Bearer {token}"})
+        async with http_client(app) as http:
+            assert "library_live_sockets 1.0" in (await http.get("/metrics")).text
         await live.socket.close()
     await until(lambda: _logged(caplog), what="the socket's log line")
     [line] = [r.json_fields for r in caplog.records if r.getMessage() == "websocket"]

@@ -48,6 +48,11 @@ async def assign_patron(deps: Deps, socket_id: int, patron_id: int) -> bool:
         return True
 
 
+async def open_count(deps: Deps) -> int:
+    """Sockets open now on all server processes (metrics)."""
+    return await LiveSocket.filter(seen_at__gt=_live_since(deps)).count()
+
+
 async def close_socket(socket_id: int) -> None:
     await LiveSocket.filter(id=socket_id).delete()
 

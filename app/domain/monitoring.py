@@ -1,6 +1,6 @@
 """What the database says about the service's health, for `/metrics`: the outbox's backlog and
-failures, whether the mail server is down (`app.domain.outbox`), and when each daily step of
-the worker last ran."""
+failures, whether the mail server is down (`app.domain.outbox`), when each daily step of
+the worker last ran, and how many subscription sockets are open."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from tortoise.functions import Count
 
-from app.domain import outbox
+from app.domain import live_sockets, outbox
 from app.domain.deps import Deps
 from app.models import JobRun, Notice
 from app.models.enums import NoticeStatus
@@ -26,6 +26,7 @@ class Snapshot:
     oldest_due: datetime | None = None
     step_runs: dict[str, datetime] = field(default_factory=dict)
     mail_server: outbox.OutboxStatus = field(default_factory=outbox.OutboxStatus)
+    live_sockets: int = 0
 
     @property
     def oldest_due_age_seconds(self) -> float:
@@ -43,5 +44,5 @@ async def snapshot(deps: Deps) -> Snapshot:
     return Snapshot(
         now=now, notices={str(getattr(s, "value", s)): n for s, n in by_status}, due=await due.count(),
         retrying=await due.filter(attempts__gt=0).count(), oldest_due=oldest, step_runs=dict(runs),
-        mail_server=await outbox.status(),
+        mail_server=await outbox.status(), live_sockets=await live_sockets.open_count(deps),
     )

@@ -6,8 +6,9 @@ executes the GraphQL document. No label carries personal data: routes and error 
 service's own names, and operation names are the client developers' (a GraphQL Name, at most
 `MAX_OPERATION_LABELS` of them per process, further ones counted as `(other)`).
 
-The outbox and the worker's daily steps are read from the database at each scrape, so every
-server process reports the same figures, whichever machine the workers run on.
+The outbox, the worker's daily steps and the open subscription sockets are read from the
+database at each scrape, so every server process reports the same figures, whichever machine
+the workers run on.
 
 `library serve` runs uvicorn's processes in prometheus-client's multiprocess mode (a private
 directory in PROMETHEUS_MULTIPROC_DIR): any process answering `/metrics` reports the sum of all.
@@ -139,6 +140,8 @@ class _Snapshot:
         for step, at in sorted(s.step_runs.items()):
             runs.add_metric([step], at.timestamp())
         yield runs
+        yield GaugeMetricFamily("library_live_sockets", "Subscription sockets open now, all server processes "
+                                "together.", value=s.live_sockets)
 
 
 async def healthz(request: Request) -> Response:
