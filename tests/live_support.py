@@ -48,10 +48,10 @@ class LiveClient:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, url: str, *, cookie: str | None = None, origin: str | None = None,
-                   address_headers: dict[str, str] | None = None) -> AsyncIterator[LiveClient]:
-        headers = {**(address_headers or {})}
+                   cookie_name: str = "library_session") -> AsyncIterator[LiveClient]:
+        headers = {}
         if cookie:
-            headers["Cookie"] = f"library_session={cookie}"
+            headers["Cookie"] = f"{cookie_name}={cookie}"
         async with connect(url, subprotocols=[PROTOCOL], additional_headers=headers, origin=origin,
                            open_timeout=DEADLINE) as socket:
             yield cls(socket)

@@ -24,8 +24,8 @@ from tests.support import DEFAULT_PASSWORD, GraphQLClient, make_staff, make_titl
 OWN_ORIGIN = "http://testserver"
 
 
-async def _token(app, card_number: str) -> str:
-    async with http_client(app) as http:
+async def _token(app, card_number: str, base_url: str = "http://testserver") -> str:
+    async with http_client(app, base_url=base_url) as http:
         payload = await GraphQLClient(http).mutate(
             "login", {"cardNumber": card_number, "password": DEFAULT_PASSWORD, "issueToken": True}, "token")
     assert payload["errors"] == [] and payload["token"]
@@ -103,6 +103,19 @@ async def test_each_socket_is_counted_and_gets_one_log_line_without_address_or_t
 
 async def _logged(caplog) -> bool:
     return any(r.getMessage() == "websocket" for r in caplog.records)
+
+
+async def test_in_production_the_socket_keeps_the_origin_rule_of_http(deps, settings):
+    from tests.hardening import production_app
+
+    app = production_app(settings, deps.clock, allowed_hosts=("127.0.0.1",))
+    token = await _token(app, (await patron(deps, 2)).card_number, base_url="https://127.0.0.1")
+    cookie = {"cookie": token, "cookie_name": "__Host-library_session"}
+    async with serve(app) as url:
+        async with LiveClient.open(url, origin="https://library.example", **cookie) as live:
+            assert (await live.init())["type"] == "connection_ack"
+        assert await refused_status(url, origin="https://evil.example", **cookie) == 403
+        assert await refused_status(url, origin="http://library.example", **cookie) == 403  # not HTTPS
 
 
 async def test_guests_staff_and_ended_sessions_are_refused(app, deps, url):
