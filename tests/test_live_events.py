@@ -235,9 +235,23 @@ async def test_too_many_sockets_from_one_address_are_refused_and_idle_ones_close
             assert (await second.receive())["type"] == "pong"
 
 
+async def test_a_socket_runs_subscriptions_only(app, deps, url):
+    token = await _token(app, (await patron(deps, 2)).card_number)
+    async with LiveClient.open(url) as live:
+        await live.init({"authorization": f"Bearer {token}"})
+        await live.subscribe("mutation { logout(input: {}) { loggedOut } }")
+        assert await live.receive() == {"id": "1", "type": "error", "payload": [{
+            "message": "Queries and mutations run over HTTP: POST them to /graphql.",
+            "extensions": {"code": "BAD_REQUEST"}}]}
+        await live.send({"type": "ping"})
+        assert (await live.receive())["type"] == "pong"  # the session did not end
+
+
 async def test_a_subscription_over_http_is_a_bad_request_not_a_crash(client):
     body = await client.execute("subscription { viewerEvents { kind } }")
-    assert body["errors"] and "data" not in body or body.get("data") is None
+    assert body == {"data": None, "errors": [{
+        "message": "Subscriptions run over WebSocket (graphql-transport-ws) at /graphql.",
+        "extensions": {"code": "BAD_REQUEST"}}]}
 
 
 async def test_a_check_in_made_by_another_process_reaches_the_socket(app, deps, database, url):

@@ -27,7 +27,7 @@ from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.schema.privacy import LoginSession, PrivacyMutation, PrivacyQuery
 from app.schema.security import security_extensions
 from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
-from app.schema.subscriptions import Subscription
+from app.schema.subscriptions import Subscription, SubscriptionsOverWebSocket
 from app.settings import Settings
 
 
@@ -83,6 +83,7 @@ def build_schema(settings: Settings | None = None,
         subscription=Subscription,
         types=_NODE_TYPES,
         extensions=[documents.extension, *security_extensions(settings, documents), *differential,
+                    SubscriptionsOverWebSocket,
                     *(extensions or [])],
     )
     schema.documents = documents  # the view runs known documents from here (`app.schema.compiled`)

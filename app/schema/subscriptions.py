@@ -10,12 +10,14 @@ the view has checked like a POST's. A guest, a staff member or an ended session 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, Iterator
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types import Info
+from strawberry.types.graphql import OperationType
 
 from app.domain import sessions
 from app.domain.events import LiveEvent
@@ -88,10 +90,26 @@ class Subscription:
     async def viewer_events(self, info: Info[Context, None]) -> AsyncGenerator[ViewerEvent, None]:
         connection = info.context.live
         if connection is None:
-            raise GraphQLError("Subscriptions run over WebSocket (graphql-transport-ws) at /graphql.",
-                               extensions={"code": "BAD_REQUEST"})
+            raise GraphQLError(_OVER_WEBSOCKET_ONLY, extensions={"code": "BAD_REQUEST"})
         async for event in connection.events():
             yield ViewerEvent.from_event(event)
+
+
+class SubscriptionsOverWebSocket(SchemaExtension):
+    """Subscriptions over WebSocket only, queries and mutations over HTTP only (the guards, the
+    cookie and the request log are HTTP's): anything else is a bad request, said plainly."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        over_websocket = getattr(ec.context, "live", None) is not None
+        if (ec.operation_type is OperationType.SUBSCRIPTION) != over_websocket:
+            message = _HTTP_ONLY if over_websocket else _OVER_WEBSOCKET_ONLY
+            raise GraphQLError(message, extensions={"code": "BAD_REQUEST"})
+        yield
+
+
+_OVER_WEBSOCKET_ONLY = "Subscriptions run over WebSocket (graphql-transport-ws) at /graphql."
+_HTTP_ONLY = "Queries and mutations run over HTTP: POST them to /graphql."
 
 
 class LiveTransportHandler(BaseGraphQLTransportWSHandler):
