@@ -18,9 +18,9 @@ from app.schema.view import GraphQLView
 from app.settings import Settings
 from app.web import calendar_feeds, email_confirm, privacy_export
 from app.web.guards import BodySizeLimit, GraphQLRequestGuard, SecurityHeaders, TrustedHosts, normalize_origin
+from app.web.live import LiveConnectionGuard, LiveHub
 from app.web.metrics import Metrics
 from app.web.metrics import routes as health_and_metrics
-from app.web.live import LiveConnectionGuard, LiveHub
 from app.web.request_log import RequestLog
 
 
@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
     return app
 
 
-def middleware(settings: Settings, metrics: Metrics | None = None, live: LiveHub | None = None) -> list[Middleware]:
+def middleware(settings: Settings, metrics: Metrics | None = None,
+               live: LiveHub | None = None) -> list[Middleware]:
     """The HTTP protections every route gets, outermost first (see `app.web`)."""
     stack = [
         # Outermost, so that even the 500 of a crash carries the headers.

@@ -109,7 +109,6 @@ class LiveHub:
         self._handed_on: OrderedDict[int, None] = OrderedDict()
         self._tasks: list[asyncio.Task] = []
         self._last_session_check = 0.0
-        self.listening = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -187,12 +186,12 @@ class LiveHub:
         """SQLite: read the rows committed since the last read, every LIVE_POLL_MILLISECONDS."""
         interval = self.settings.live_poll_milliseconds / 1000
         last = await events.last_id()
-        self.listening.set()
         while True:
             try:
                 batch = await events.after(last)
-            except Exception:  # noqa: BLE001 - a busy or restarting database: read again later
-                log.warning("live_events_read_failed", exc_info=True)
+            except Exception as error:  # noqa: BLE001 - a busy or restarting database: read again later
+                # The type only: a database error's message may quote row values.
+                log.warning("live_events_read_failed", extra={"json_fields": {"error_type": type(error).__name__}})
                 batch = []
             if batch:
                 last = batch[-1].id
@@ -208,6 +207,9 @@ class LiveHub:
 
         credentials = db.tortoise_config(self.settings.database_url)["connections"]["default"]["credentials"]
         last_seen: int | None = None
+        catch_up_from: int | None = None
+        with contextlib.suppress(Exception):  # where to catch up from, if the first LISTEN fails
+            catch_up_from = await events.last_id() + 1
         pause = 0.5
         while True:
             announced: asyncio.Queue[str | None] = asyncio.Queue()
@@ -220,12 +222,13 @@ class LiveHub:
                 connection.add_termination_listener(lambda _: announced.put_nowait(None))
                 await connection.add_listener(events.CHANNEL, lambda *args: announced.put_nowait(args[3]))
                 if last_seen is not None:
+                    # Ids are handed out before commit, so a row below the last one seen may have
+                    # committed late: look back a little (what was handed on already is skipped).
+                    catch_up_from = max(1, last_seen - _CATCH_UP_SLACK)
+                if catch_up_from is not None:
                     # What was committed while we were not listening.
-                    missed = await events.since(max(1, last_seen - _CATCH_UP_SLACK), list(self.by_patron))
-                    await self.dispatch(missed)
-                else:
-                    last_seen = await events.last_id()
-                self.listening.set()
+                    await self.dispatch(await events.since(catch_up_from, list(self.by_patron)))
+                last_seen = last_seen if last_seen is not None else await events.last_id()
                 pause = 0.5
                 while True:
                     payload = await announced.get()
@@ -245,9 +248,9 @@ class LiveHub:
                     await self.dispatch(await events.by_ids(wanted))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the database restarting: listen again
-                self.listening.clear()
-                log.warning("live_events_listen_lost", extra={"json_fields": {"retry_seconds": pause}})
+            except Exception as error:  # noqa: BLE001 - the database restarting: listen again
+                log.warning("live_events_listen_lost", extra={"json_fields": {
+                    "error_type": type(error).__name__, "retry_seconds": pause}})
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 30)
             finally:
