@@ -1,7 +1,8 @@
 """The patron's privacy dashboard, live events and calendar feeds (issue 16).
 
 - `consent_records`: the consent ledger (a kind of choice and its date, nothing else). Patrons
-  who had opted in to the loan history before this migration get that day as their first entry.
+  who had opted in to the loan history before this migration get that day (in Asia/Tokyo, the
+  default LIBRARY_TIMEZONE) as their first entry.
 - `calendar_feeds`: the secret address of a patron's iCalendar feed.
 - `events`: what happened to a patron, for their open sockets; `live_sockets`: the open sockets,
   counted against the limits on every server process; `sessions.device`: a summary of the
@@ -133,7 +134,7 @@ class Migration(migrations.Migration):
             field=fields.CharField(null=True, max_length=100),
         ),
         ops.RunPython(
-            _per_dialect([_BACKFILL.format(day="date(reading_history_enabled_at)")],
+            _per_dialect([_BACKFILL.format(day="date(reading_history_enabled_at, '+9 hours')")],
                          [*_POSTGRES_UP, _BACKFILL.format(day="(reading_history_enabled_at AT TIME ZONE 'Asia/Tokyo')::date")]),
             _per_dialect([], _POSTGRES_DOWN),
         ),
