@@ -316,7 +316,8 @@ async def confirm(deps: Deps, token: str) -> Confirmed:
             # Holds with no contact at all cannot reach the patron: they take the new address.
             await active_holds.filter(contact_email=None).update(contact_email=address)
         if not same_address(previous or "", address):
-            await consent.record(deps, patron.id, ConsentKind.EMAIL_CHANGED if previous else ConsentKind.EMAIL_REGISTERED)
+            changed = ConsentKind.EMAIL_CHANGED if previous else ConsentKind.EMAIL_REGISTERED
+            await consent.record(deps, patron.id, changed)
         await events.publish(deps, patron.id, EventKind.EMAIL_CONFIRMED)
         if previous and not same_address(previous, address):
             await notices.enqueue(

@@ -230,9 +230,11 @@ async def export_document(deps: Deps, patron_id: int) -> dict[str, Any]:
 
     loans = await Loan.filter(patron_id=patron_id).select_related("title").order_by("due_date", "id")
     holds = await Hold.filter(patron_id=patron_id).select_related("title").order_by("placed_at", "id")
-    history = await ReadingHistoryEntry.filter(patron_id=patron_id).select_related("title").order_by("borrowed_on", "id")
+    history = await ReadingHistoryEntry.filter(patron_id=patron_id).select_related("title").order_by(
+        "borrowed_on", "id")
     shelves = await Bookshelf.filter(patron_id=patron_id).order_by("created_at", "id")
-    entries = await BookshelfEntry.filter(bookshelf__patron_id=patron_id).select_related("title").order_by("added_at", "id")
+    entries = await BookshelfEntry.filter(bookshelf__patron_id=patron_id).select_related("title").order_by(
+        "added_at", "id")
     favorites = await Favorite.filter(patron_id=patron_id).select_related("title").order_by("created_at", "id")
     cart = await HoldCartEntry.filter(patron_id=patron_id).select_related("title").order_by("added_at", "id")
     goal = await ReadingGoal.get_or_none(patron_id=patron_id)

@@ -3,8 +3,8 @@
 Reading records are the patron's secret, so rows that pair a patron with a title are kept only
 as long as the patron needs them: cancelled holds stay in 取消済予約一覧 for HOLD_HISTORY_DAYS,
 notices in `viewer.notices` for NOTICE_RETENTION_DAYS. Live events (`app.domain.events`) are
-kept a day; the rows of sockets whose server process died, once stale. Expired sessions, spent one-time tokens (export links included) and stale throttle
-counters are housekeeping. The worker runs `purge` once a day.
+kept a day; the rows of sockets whose server process died, once stale. Expired sessions, spent
+one-time tokens (export links included) and stale throttle counters are housekeeping. The worker runs `purge` once a day.
 """
 
 from __future__ import annotations

@@ -134,8 +134,10 @@ class Migration(migrations.Migration):
             field=fields.CharField(null=True, max_length=100),
         ),
         ops.RunPython(
-            _per_dialect([_BACKFILL.format(day="date(reading_history_enabled_at, '+9 hours')")],
-                         [*_POSTGRES_UP, _BACKFILL.format(day="(reading_history_enabled_at AT TIME ZONE 'Asia/Tokyo')::date")]),
+            _per_dialect(
+                [_BACKFILL.format(day="date(reading_history_enabled_at, '+9 hours')")],
+                [*_POSTGRES_UP, _BACKFILL.format(day="(reading_history_enabled_at AT TIME ZONE 'Asia/Tokyo')::date")],
+            ),
             _per_dialect([], _POSTGRES_DOWN),
         ),
     ]

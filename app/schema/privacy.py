@@ -4,7 +4,7 @@ ledger, the patron's sessions; the export, the deletion of reading records; cale
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Iterable
+from typing import Annotated, Iterable
 
 import strawberry
 from strawberry import relay
@@ -193,7 +193,7 @@ class DeletedRecords:
     count: int = strawberry.field(description="How many were deleted.")
 
 
-@strawberry.type
+@strawberry.type(description="What was deleted, and what stays.")
 class DeleteReadingRecordsPayload(Payload):
     deleted: list[DeletedRecords] = strawberry.field(default_factory=list, description="What was deleted, by kind.")
     kept: list[str] = strawberry.field(
@@ -206,7 +206,7 @@ class EndSessionInput:
     session_id: strawberry.ID = strawberry.field(description="A LoginSession id from viewer.privacy.sessions.")
 
 
-@strawberry.type
+@strawberry.type(description="The session ended.")
 class EndSessionPayload(Payload):
     ended_session_id: strawberry.ID | None = strawberry.field(default=None, description="The session ended.")
     ended_current: bool = strawberry.field(
@@ -218,7 +218,7 @@ class EndOtherSessionsInput:
     client_mutation_id: str | None = strawberry.field(default=None, description="Echoed by Relay clients; unused.")
 
 
-@strawberry.type
+@strawberry.type(description="How many other sessions ended.")
 class EndOtherSessionsPayload(Payload):
     ended_count: int = strawberry.field(default=0, description="How many sessions ended.")
 
@@ -238,7 +238,7 @@ class RevokeCalendarFeedInput:
     client_mutation_id: str | None = strawberry.field(default=None, description="Echoed by Relay clients; unused.")
 
 
-@strawberry.type
+@strawberry.type(description="The patron's calendar feed and what to tell the patron about it.")
 class CalendarFeedPayload(Payload):
     feed: CalendarFeed | None = strawberry.field(default=None, description="The feed and its address.")
     privacy_note: str | None = strawberry.field(
@@ -246,9 +246,12 @@ class CalendarFeedPayload(Payload):
         "will see (Japanese).")
 
 
-@strawberry.type
+@strawberry.type(description="Whether the feed was stopped.")
 class RevokeCalendarFeedPayload(Payload):
     revoked: bool = strawberry.field(default=False, description="True when the feed was stopped.")
+
+
+_INPUT = strawberry.argument(description="The mutation's one input.")
 
 
 def _kept(result: privacy.Deleted) -> list[str]:
@@ -265,8 +268,9 @@ class PrivacyMutation:
     @strawberry.mutation(description="Prepare a one-time download of everything the library holds about the "
                          "patron (JSON).")
     @handle_user_errors(RequestPrivacyExportPayload)
-    async def request_privacy_export(self, info: Info[Context, None],
-                                     input: RequestPrivacyExportInput) -> RequestPrivacyExportPayload:
+    async def request_privacy_export(
+        self, info: Info[Context, None], input: Annotated[RequestPrivacyExportInput, _INPUT]
+    ) -> RequestPrivacyExportPayload:
         patron = await info.context.require_patron()
         link = await privacy.prepare_export(info.context.deps, patron.id)
         url = f"{info.context.settings.public_base_url}/privacy/export?token={link.token}"
@@ -275,8 +279,9 @@ class PrivacyMutation:
     @strawberry.mutation(description="Delete the patron's reading records (loan history, reading-marathon "
                          "counts, shelves, favorites) in one step, after typing 削除する.")
     @handle_user_errors(DeleteReadingRecordsPayload)
-    async def delete_reading_records(self, info: Info[Context, None],
-                                     input: DeleteReadingRecordsInput) -> DeleteReadingRecordsPayload:
+    async def delete_reading_records(
+        self, info: Info[Context, None], input: Annotated[DeleteReadingRecordsInput, _INPUT]
+    ) -> DeleteReadingRecordsPayload:
         patron = await info.context.require_patron()
         result = await privacy.delete_reading_records(info.context.deps, patron, input.confirmation, input.records)
         return DeleteReadingRecordsPayload(
@@ -284,7 +289,8 @@ class PrivacyMutation:
 
     @strawberry.mutation(description="End one of the patron's sessions; its open sockets close too.")
     @handle_user_errors(EndSessionPayload)
-    async def end_session(self, info: Info[Context, None], input: EndSessionInput) -> EndSessionPayload:
+    async def end_session(self, info: Info[Context, None],
+                          input: Annotated[EndSessionInput, _INPUT]) -> EndSessionPayload:
         ctx = info.context
         patron = await ctx.require_patron()
         current = await ctx.session()
@@ -301,7 +307,7 @@ class PrivacyMutation:
     @strawberry.mutation(description="End every other session of the patron (log out everywhere else).")
     @handle_user_errors(EndOtherSessionsPayload)
     async def end_other_sessions(self, info: Info[Context, None],
-                                 input: EndOtherSessionsInput) -> EndOtherSessionsPayload:
+                                 input: Annotated[EndOtherSessionsInput, _INPUT]) -> EndOtherSessionsPayload:
         patron = await info.context.require_patron()
         current = await info.context.session()
         ended = await sessions.end_all_for_patron(patron.id, keep_session_id=current.id if current else None)
@@ -311,7 +317,7 @@ class PrivacyMutation:
                          "deadlines; show `privacyNote` to the patron.")
     @handle_user_errors(CalendarFeedPayload)
     async def create_calendar_feed(self, info: Info[Context, None],
-                                   input: CreateCalendarFeedInput) -> CalendarFeedPayload:
+                                   input: Annotated[CreateCalendarFeedInput, _INPUT]) -> CalendarFeedPayload:
         patron = await info.context.require_patron()
         feed = await calendar_feeds.create(info.context.deps, patron.id)
         return _feed_payload(feed, info.context)
@@ -319,7 +325,7 @@ class PrivacyMutation:
     @strawberry.mutation(description="Give the patron's calendar feed a new secret address (the old one stops).")
     @handle_user_errors(CalendarFeedPayload)
     async def rotate_calendar_feed(self, info: Info[Context, None],
-                                   input: RotateCalendarFeedInput) -> CalendarFeedPayload:
+                                   input: Annotated[RotateCalendarFeedInput, _INPUT]) -> CalendarFeedPayload:
         patron = await info.context.require_patron()
         feed = await calendar_feeds.rotate(info.context.deps, patron.id)
         return _feed_payload(feed, info.context)
@@ -327,7 +333,7 @@ class PrivacyMutation:
     @strawberry.mutation(description="Stop the patron's calendar feed.")
     @handle_user_errors(RevokeCalendarFeedPayload)
     async def revoke_calendar_feed(self, info: Info[Context, None],
-                                   input: RevokeCalendarFeedInput) -> RevokeCalendarFeedPayload:
+                                   input: Annotated[RevokeCalendarFeedInput, _INPUT]) -> RevokeCalendarFeedPayload:
         patron = await info.context.require_patron()
         await calendar_feeds.revoke(patron.id)
         return RevokeCalendarFeedPayload(revoked=True)

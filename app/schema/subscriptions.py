@@ -81,7 +81,7 @@ def _japanese_date(value: Any) -> Any:
     return f"{day.month}月{day.day}日"
 
 
-@strawberry.type
+@strawberry.type(description="Live events, over WebSocket (graphql-transport-ws) at /graphql.")
 class Subscription:
     @strawberry.subscription(description="The logged-in patron's events, live, over WebSocket "
                              "(graphql-transport-ws): holds ready, expired or cancelled, loans due soon, "
