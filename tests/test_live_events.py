@@ -116,6 +116,9 @@ async def test_in_production_the_socket_keeps_the_origin_rule_of_http(deps, sett
             assert (await live.init())["type"] == "connection_ack"
         assert await refused_status(url, origin="https://evil.example", **cookie) == 403
         assert await refused_status(url, origin="http://library.example", **cookie) == 403  # not HTTPS
+    # A socket to a host name the app does not answer to is refused like a request (400).
+    async with serve(production_app(settings, deps.clock)) as url:
+        assert await refused_status(url) == 400
 
 
 async def test_guests_staff_and_ended_sessions_are_refused(app, deps, url):
@@ -248,10 +251,11 @@ async def test_a_socket_runs_subscriptions_only(app, deps, url):
 
 
 async def test_a_subscription_over_http_is_a_bad_request_not_a_crash(client):
-    body = await client.execute("subscription { viewerEvents { kind } }")
-    assert body == {"data": None, "errors": [{
-        "message": "Subscriptions run over WebSocket (graphql-transport-ws) at /graphql.",
-        "extensions": {"code": "BAD_REQUEST"}}]}
+    for _ in range(2):  # unseen, then a document the server knows
+        response = await client.post("subscription { viewerEvents { kind } }")
+        assert response.status_code == 400
+        assert response.json() == {"errors": [{"message": "Subscriptions are not served over HTTP POST.",
+                                               "extensions": {"code": "BAD_REQUEST"}}]}
 
 
 async def test_a_check_in_made_by_another_process_reaches_the_socket(app, deps, database, url):

@@ -44,7 +44,8 @@ from app.schema.trusted import PERSISTED_QUERY_NOT_FOUND, TRUSTED_DOCUMENT_REQUI
 from app.web.graphiql import GraphiQLPage
 from app.web.request_log import annotate, request_id
 
-_OVER_POST = OperationType.from_http("POST")
+# Subscriptions run over WebSocket only (app.schema.subscriptions): a POST of one is a bad request.
+_OVER_POST = OperationType.from_http("POST") - {OperationType.SUBSCRIPTION}
 
 
 class GraphQLView(GraphQL):

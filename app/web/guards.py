@@ -47,6 +47,19 @@ def error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
+async def deny_websocket(scope: Scope, receive: Receive, send: Send, status: int, message: str, code: str) -> None:
+    """Refuse a WebSocket handshake with an HTTP answer where the server can send one (uvicorn
+    can), else with a bare close (which the server answers 403)."""
+    await receive()  # websocket.connect
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = error_body(message, code)
+        await send({"type": "websocket.http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
 async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str,
                   route: str | None = None) -> None:
     """Answer with a GraphQL-shaped error body, so every GraphQL client can show it."""
@@ -72,6 +85,9 @@ class TrustedHosts:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or self.any or self._allowed(Headers(scope=scope).get("host", "")):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await deny_websocket(scope, receive, send, 400, "Invalid host header.", "BAD_REQUEST")
             return
         await _refuse(scope, send, 400, "Invalid host header.", "BAD_REQUEST")
 

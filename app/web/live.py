@@ -45,7 +45,7 @@ from app.domain.events import LiveEvent
 from app.domain.mailer import process_holder
 from app.models import Session
 from app.models.enums import EventKind
-from app.web.guards import GRAPHQL_PATH, error_body
+from app.web.guards import GRAPHQL_PATH, deny_websocket
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("library.request")
@@ -302,7 +302,7 @@ class LiveConnectionGuard:
         address = (scope.get("client") or ("unknown",))[0]
         socket_id = await self.hub.open_socket(address)
         if socket_id is None:
-            await _deny(scope, receive, send, 429, "Too many connections from this address.", "RATE_LIMITED")
+            await deny_websocket(scope, receive, send, 429, "Too many connections from this address.", "RATE_LIMITED")
             return
         # The subscription handler counts the socket against its patron by this id.
         scope["live_socket"] = socket_id
@@ -346,14 +346,3 @@ class LiveConnectionGuard:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             }})
 
-
-async def _deny(scope: Scope, receive: Receive, send: Send, status: int, message: str, code: str) -> None:
-    """Refuse a handshake with an HTTP answer where the server can send one, else a bare close."""
-    await receive()  # websocket.connect
-    if "websocket.http.response" in scope.get("extensions", {}):
-        body = error_body(message, code)
-        await send({"type": "websocket.http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "websocket.http.response.body", "body": body})
-    else:
-        await send({"type": "websocket.close", "code": 1008})
