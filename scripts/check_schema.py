@@ -1,6 +1,9 @@
 """Schema governance for CI: `schema.graphql` is the code's schema, and it breaks no client.
 
-1. The committed `schema.graphql` must equal the schema exported from the code.
+1. The committed `schema.graphql` must equal the schema exported from the code, and
+   `possible-types.json` (which object types each interface or union stands for, in the shape of
+   Apollo Client's `possibleTypes` option) must equal the one derived from that schema.
+   `--write` exports both from the code first.
 2. Compared with `schema.graphql` at the base commit (`--base`, else `$SCHEMA_BASE`, else
    `HEAD~1`: the previous commit on main), it may not have a breaking change (graphql-core's
    `find_breaking_changes`: a removed field or type, a changed type, a new required argument…)
@@ -8,12 +11,13 @@
    Dangerous changes (e.g. a new enum value) are printed as warnings.
 No base (first commit, shallow clone, no schema.graphql there yet) means nothing to compare.
 
-    python scripts/check_schema.py [--base origin/main]
+    python scripts/check_schema.py [--write] [--base origin/main]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -26,13 +30,17 @@ from graphql import (
     DangerousChange,
     GraphQLObjectType,
     GraphQLInterfaceType,
+    GraphQLSchema,
     build_schema,
     find_breaking_changes,
     find_dangerous_changes,
+    is_abstract_type,
+    is_introspection_type,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = "schema.graphql"
+POSSIBLE_TYPES_FILE = "possible-types.json"
 ALLOW_LIST = "schema-changes.md"
 # A table row whose first cell is a back-quoted change description and whose second is a reason.
 _ROW = re.compile(r"^\|\s*`(?P<change>[^`]+)`\s*\|\s*(?P<reason>[^|]*?)\s*\|")
@@ -94,16 +102,39 @@ def exported_schema() -> str:
     return print_schema(schema)
 
 
+def possible_types(schema: GraphQLSchema) -> str:
+    """`possible-types.json` for a schema: `{"possibleTypes": {"Node": ["Bookshelf", …]}}`, every
+    interface and union with its object types, sorted (what GraphQL Code Generator's
+    `fragment-matcher` writes for Apollo Client 3)."""
+    abstract = sorted((t for t in schema.type_map.values() if is_abstract_type(t) and not is_introspection_type(t)),
+                      key=lambda t: t.name)
+    found = {t.name: sorted(p.name for p in schema.get_possible_types(t)) for t in abstract}
+    return json.dumps({"possibleTypes": found}, indent=2) + "\n"
+
+
+def write_exports(root: Path = ROOT) -> None:
+    """Export `schema.graphql` and `possible-types.json` from the code."""
+    sdl = exported_schema()
+    (root / SCHEMA_FILE).write_text(sdl.rstrip("\n") + "\n", encoding="utf-8")
+    (root / POSSIBLE_TYPES_FILE).write_text(possible_types(build_schema(sdl)), encoding="utf-8")
+
+
 def check(root: Path, base: str, *, check_export: bool = True, out=sys.stdout) -> int:
     """Run both checks in a checkout at `root`; 0 when the schema may ship."""
     def say(text: str) -> None:
         print(text, file=out)
 
     current = (root / SCHEMA_FILE).read_text(encoding="utf-8")
-    if check_export and exported_schema().strip() != current.strip():
-        say(f"{SCHEMA_FILE} is out of date: run "
-            "`strawberry export-schema app.schema:schema --output schema.graphql` and commit it.")
-        return 1
+    if check_export:
+        possible = root / POSSIBLE_TYPES_FILE
+        stale = [name for name, same in (
+            (SCHEMA_FILE, exported_schema().strip() == current.strip()),
+            (POSSIBLE_TYPES_FILE, possible.exists() and possible.read_text(encoding="utf-8") == possible_types(
+                build_schema(current))),
+        ) if not same]
+        if stale:
+            say(f"{' and '.join(stale)} out of date: run `python scripts/check_schema.py --write` and commit.")
+            return 1
     previous = base_schema(base, root)
     if previous is None:
         say(f"No {SCHEMA_FILE} at {base}: nothing to compare against.")
@@ -134,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default=os.environ.get("SCHEMA_BASE") or "HEAD~1",
                         help="commit to compare with (default: $SCHEMA_BASE or HEAD~1)")
     parser.add_argument("--no-export-check", action="store_true", help="skip comparing with the code")
+    parser.add_argument("--write", action="store_true",
+                        help=f"export {SCHEMA_FILE} and {POSSIBLE_TYPES_FILE} from the code first")
     args = parser.parse_args(argv)
+    if args.write:
+        write_exports()
     return check(ROOT, args.base, check_export=not args.no_export_check)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from scripts.check_schema import ALLOW_LIST, SCHEMA_FILE, check, compare, parse_allow_list
+from scripts.check_schema import (
+    ALLOW_LIST, POSSIBLE_TYPES_FILE, SCHEMA_FILE, check, compare, parse_allow_list, possible_types, write_exports,
+)
 
 OLD = '''
 type Query { viewer: Patron  node(id: ID!): Node }
@@ -93,3 +96,32 @@ def test_the_script_compares_the_working_tree_with_the_previous_commit(tmp_path)
 def test_the_repositorys_own_allow_list_parses():
     root = Path(__file__).resolve().parent.parent
     assert isinstance(parse_allow_list((root / ALLOW_LIST).read_text(encoding="utf-8")), dict)
+
+
+def test_possible_types_name_every_object_behind_an_interface_or_union():
+    from graphql import build_schema
+
+    schema = build_schema(OLD + "type Title implements Node { id: ID! }  union Found = Patron | Title")
+    assert json.loads(possible_types(schema)) == {"possibleTypes": {"Found": ["Patron", "Title"],
+                                                                    "Node": ["Patron", "Title"]}}
+
+
+def test_a_stale_schema_or_possible_types_file_fails_the_check_and_write_renews_both(tmp_path):
+    git(tmp_path, "init", "-q")
+    write_exports(tmp_path)
+    assert check(tmp_path, "HEAD~1", out=io.StringIO()) == 0
+    possible = tmp_path / POSSIBLE_TYPES_FILE
+    possible.write_text(possible.read_text().replace('"Title"', '"Book"'))
+    out = io.StringIO()
+    assert check(tmp_path, "HEAD~1", out=out) == 1
+    assert f"{POSSIBLE_TYPES_FILE} out of date: run `python scripts/check_schema.py --write`" in out.getvalue()
+    write_exports(tmp_path)
+    assert check(tmp_path, "HEAD~1", out=io.StringIO()) == 0
+
+
+def test_the_repositorys_possible_types_are_the_schemas():
+    from graphql import build_schema
+
+    root = Path(__file__).resolve().parent.parent
+    sdl = (root / SCHEMA_FILE).read_text(encoding="utf-8")
+    assert (root / POSSIBLE_TYPES_FILE).read_text(encoding="utf-8") == possible_types(build_schema(sdl))
