@@ -199,6 +199,7 @@ class HoldAttempt:
     title_id: int
     hold: Hold | None = None
     failures: list[Failure] = field(default_factory=list)
+    cart_entry_id: int | None = None  # the cart line that left the cart when its hold was placed
 
 
 async def place_hold(deps: Deps, patron: Patron, title_id: int | None, *,
@@ -363,14 +364,15 @@ async def place_holds_from_cart(deps: Deps, patron: Patron,
     it; placed lines leave the cart."""
     async with in_transaction():
         await _lock_patron(patron.id)
-        in_cart = await HoldCartEntry.filter(patron_id=patron.id).order_by("added_at", "id").values_list(
-            "title_id", flat=True
-        )
-        chosen = list(in_cart) if title_ids is None else list(dict.fromkeys(t or 0 for t in title_ids))
-        cart = set(in_cart)
+        cart = dict(await HoldCartEntry.filter(patron_id=patron.id).order_by("added_at", "id").values_list(
+            "title_id", "id"
+        ))
+        chosen = list(cart) if title_ids is None else list(dict.fromkeys(t or 0 for t in title_ids))
         wanted = [t for t in chosen if t in cart]
         attempts = {a.title_id: a for a in await _place_holds(deps, patron.id, wanted, HoldSource.WEB, None)}
         placed = [t for t, a in attempts.items() if a.hold is not None]
+        for title_id in placed:
+            attempts[title_id].cart_entry_id = cart[title_id]
         if placed:
             await HoldCartEntry.filter(patron_id=patron.id, title_id__in=placed).delete()
     return [attempts.get(t) or HoldAttempt(t, failures=[Failure(ErrorCode.NOT_FOUND, ("title_ids",))])

@@ -6,13 +6,12 @@ its own with `build_schema(settings)` so limits and production switches follow t
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Annotated, Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, get_named_type
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from app.schema.accounts import AccountsMutation, AccountsQuery
@@ -25,6 +24,7 @@ from app.schema.documents import DocumentCache
 from app.schema.email import EmailMutation, EmailQuery
 from app.schema.notices import Notice, NoticesMutation, NoticesQuery
 from app.schema.privacy import LoginSession, PrivacyMutation, PrivacyQuery
+from app.schema.scalars import SCALAR_OVERRIDES
 from app.schema.security import security_extensions
 from app.schema.shelves import Bookshelf, BookshelfEntry, Favorite, ReadingHistoryEntry, ShelvesMutation
 from app.schema.subscriptions import Subscription, SubscriptionsOverWebSocket
@@ -34,7 +34,8 @@ from app.settings import Settings
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Fetch any object by its global ID (null if unknown or not yours).")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(
+            description="A global ID, as an object's `id` gives it.")]) -> relay.Node | None:
         try:
             global_id = relay.GlobalID.from_id(id)
         except Exception:  # noqa: BLE001 - a malformed id names nothing
@@ -47,14 +48,17 @@ class NodeQuery:
         return await global_id.resolve_node(info, required=False)
 
 
-Query = merge_types(
-    "Query", (NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery, EmailQuery, PrivacyQuery)
-)
-Mutation = merge_types(
-    "Mutation",
-    (AccountsMutation, CirculationMutation, ShelvesMutation, CalendarMutation, EmailMutation, NoticesMutation,
-     PrivacyMutation),
-)
+@strawberry.type(description="What a client can read: the logged-in patron (`viewer`), any object by ID "
+                 "(`node`), the catalog and the library calendar (public), and the desk's look-ups (staff).")
+class Query(NodeQuery, AccountsQuery, CatalogQuery, CalendarQuery, NoticesQuery, EmailQuery, PrivacyQuery):
+    pass
+
+
+@strawberry.type(description="What a client can do. Every mutation takes one `input` and returns a payload with "
+                 "what it changed and `errors` (empty on success; a refused operation changes nothing).")
+class Mutation(AccountsMutation, CirculationMutation, ShelvesMutation, CalendarMutation, EmailMutation,
+               NoticesMutation, PrivacyMutation):
+    pass
 
 # Types reachable only through `node(id:)` must be listed so they appear in the schema.
 _NODE_TYPES = [
@@ -82,12 +86,21 @@ def build_schema(settings: Settings | None = None,
         mutation=Mutation,
         subscription=Subscription,
         types=_NODE_TYPES,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[documents.extension, *security_extensions(settings, documents), *differential,
                     SubscriptionsOverWebSocket,
                     *(extensions or [])],
     )
     schema.documents = documents  # the view runs known documents from here (`app.schema.compiled`)
+    _describe_inputs(schema)
     return schema
+
+
+def _describe_inputs(schema: strawberry.Schema) -> None:
+    """Every mutation's one `input` argument is described by its input type (one text, not two)."""
+    for field in schema._schema.mutation_type.fields.values():
+        if (argument := field.args.get("input")) is not None and not argument.description:
+            argument.description = get_named_type(argument.type).description
 
 
 schema = build_schema()

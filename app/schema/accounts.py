@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable
+from typing import Annotated, Iterable
 
 import strawberry
 from strawberry import relay
@@ -17,13 +17,17 @@ from app.models import Staff as StaffModel
 from app.models.enums import StaffRole
 from app.schema.circulation import PatronCirculation
 from app.schema.context import Context
-from app.schema.errors import Payload, handle_user_errors
-from app.schema.base import load_nodes
+from app.schema.errors import CLIENT_MUTATION_ID, Payload, handle_user_errors
+from app.schema.base import described_enum, load_nodes
 from app.schema.notices import PatronNotices
 from app.schema.privacy import PatronPrivacy
 from app.schema.shelves import PatronShelves
 
-StaffRoleEnum = strawberry.enum(StaffRole, name="StaffRole")
+StaffRoleEnum = described_enum(StaffRole, "StaffRole", "What a staff account may do.", {
+    StaffRole.DESK: "The circulation desk: counter registration, checkout and check-in, holds for patrons, the "
+    "calendar, failed notices.",
+    StaffRole.ADMIN: "The library's administrators: today the same operations as DESK.",
+})
 
 
 @strawberry.type(description="How the patron wants to be told things.")
@@ -55,7 +59,8 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, PatronPrivacy, rel
     def contactable(self) -> bool:
         return email_addresses.reachable(self.model)
 
-    notification_settings: NotificationSettings
+    notification_settings: NotificationSettings = strawberry.field(description="How the patron wants to be told "
+                                                                   "things (e-mail notices).")
     model: strawberry.Private[PatronModel]
 
     @classmethod
@@ -89,9 +94,9 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, PatronPrivacy, rel
 @strawberry.type(name="Staff", description="A staff account at the circulation desk.")
 class Staff(relay.Node):
     id: relay.NodeID[int]
-    username: str
-    display_name: str
-    role: StaffRoleEnum  # type: ignore[valid-type]
+    username: str = strawberry.field(description="The login name.")
+    display_name: str = strawberry.field(description="The name shown at the desk.")
+    role: StaffRoleEnum = strawberry.field(description="What the account may do.")  # type: ignore[valid-type]
 
     @classmethod
     def from_model(cls, m: StaffModel) -> Staff:
@@ -112,96 +117,102 @@ _ISSUE_TOKEN = strawberry.field(
 )
 
 
-@strawberry.input
+_PHONE = "The phone number in its three parts, e.g. [\"092\", \"942\", \"1151\"]."
+
+
+@strawberry.input(description="ログイン: a patron's card number and password.")
 class LoginInput:
     card_number: str = strawberry.field(description="利用者番号: 9 half-width digits beginning with 10.")
     password: str = strawberry.field(description="4–8 half-width alphanumerics.")
     issue_token: bool = _ISSUE_TOKEN
 
 
-@strawberry.type
+@strawberry.type(description="The result of login.")
 class LoginPayload(Payload):
-    patron: Patron | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron now logged in (`viewer`).")
     token: str | None = strawberry.field(default=None, description="Only when `issueToken` was true.")
 
 
-@strawberry.input
+@strawberry.input(description="ログアウト: nothing to say but that.")
 class LogoutInput:
-    client_mutation_id: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of logout. Clear the client's cache: `viewer` is null now.")
 class LogoutPayload(Payload):
-    logged_out: bool = False
+    logged_out: bool = strawberry.field(default=False, description="False when there was no session to end.")
 
 
 @strawberry.input(description="Step 1 of 新規パスワード登録: prove who you are.")
 class VerifyPatronIdentityInput:
-    card_number: str
+    card_number: str = strawberry.field(description="利用者番号: 9 half-width digits beginning with 10.")
     name_kana: str = strawberry.field(description="Full-width katakana; hiragana and half-width kana are accepted.")
     birth_date: str = strawberry.field(description="西暦 YYYYMMDD, e.g. 20090301.")
-    phone: list[str] = strawberry.field(description="The phone number in its three parts, e.g. [\"092\", \"942\", \"1151\"].")
+    phone: list[str] = strawberry.field(description=_PHONE)
 
 
-@strawberry.type
+@strawberry.type(description="The result of verifyPatronIdentity.")
 class VerifyPatronIdentityPayload(Payload):
     ticket: str | None = strawberry.field(default=None, description="Short-lived ticket for `registerPassword`.")
-    expires_at: datetime | None = None
+    expires_at: datetime | None = strawberry.field(default=None, description="When the ticket stops working.")
 
 
 @strawberry.input(description="Step 2 of 新規パスワード登録 (also the forgotten-password path).")
 class RegisterPasswordInput:
-    ticket: str
-    password: str
-    password_confirmation: str
+    ticket: str = strawberry.field(description="The ticket from `verifyPatronIdentity`.")
+    password: str = strawberry.field(description="The new password: 4–8 half-width alphanumerics, not easily "
+                                     "guessed.")
+    password_confirmation: str = strawberry.field(description="The same password again (再入力).")
     issue_token: bool = _ISSUE_TOKEN
 
 
-@strawberry.type
+@strawberry.type(description="The result of registerPassword: the patron is logged in.")
 class RegisterPasswordPayload(Payload):
-    patron: Patron | None = None
-    token: str | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron now logged in (`viewer`).")
+    token: str | None = strawberry.field(default=None, description="Only when `issueToken` was true.")
     next_step: str | None = strawberry.field(
         default=None, description="What the patron should do next, in Japanese, for the 登録完了 screen: register "
         "an e-mail address when none can reach them (web holds need one). Null when nothing is needed.")
 
 
-@strawberry.input
+@strawberry.input(description="パスワード変更: the current password, and the new one twice.")
 class ChangePasswordInput:
-    current_password: str
-    new_password: str
-    new_password_confirmation: str
+    current_password: str = strawberry.field(description="The password in use now (旧パスワード).")
+    new_password: str = strawberry.field(description="4–8 half-width alphanumerics, not easily guessed.")
+    new_password_confirmation: str = strawberry.field(description="The new password again (再入力).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of changePassword. The patron's other sessions have ended.")
 class ChangePasswordPayload(Payload):
-    patron: Patron | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron whose password changed.")
 
 
-@strawberry.input
+@strawberry.input(description="A staff member's username and password.")
 class StaffLoginInput:
-    username: str
-    password: str
+    username: str = strawberry.field(description="The staff username.")
+    password: str = strawberry.field(description="The staff password.")
     issue_token: bool = _ISSUE_TOKEN
 
 
-@strawberry.type
+@strawberry.type(description="The result of staffLogin.")
 class StaffLoginPayload(Payload):
-    staff: Staff | None = None
-    token: str | None = None
+    staff: Staff | None = strawberry.field(default=None, description="The staff member now logged in "
+                                           "(`currentStaff`).")
+    token: str | None = strawberry.field(default=None, description="Only when `issueToken` was true.")
 
 
 @strawberry.input(description="Counter registration of a patron (staff only).")
 class RegisterPatronInput:
-    card_number: str
-    name_kana: str
-    birth_date: str
-    phone: list[str]
+    card_number: str = strawberry.field(description="利用者番号 of the new card: 9 half-width digits beginning with 10.")
+    name_kana: str = strawberry.field(description="Name in katakana (hiragana and half-width kana are converted).")
+    birth_date: str = strawberry.field(description="西暦 YYYYMMDD, e.g. 19990101.")
+    phone: list[str] = strawberry.field(description=_PHONE)
 
 
-@strawberry.type
+@strawberry.type(description="The result of registerPatron.")
 class RegisterPatronPayload(Payload):
-    patron: Patron | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron registered (no password yet: "
+                                             "they register one with 新規パスワード登録).")
 
 
 async def _deliver_token(ctx: Context, logged_in: LoggedIn, issue_token: bool) -> str | None:
@@ -239,7 +250,10 @@ class AccountsQuery:
         description="Staff only: the patron with this card number, for the desk (current loans and "
         "holds; never the patron's favorites, shelves or history). Null if unknown or not staff."
     )
-    async def patron_by_card_number(self, info: Info[Context, None], card_number: str) -> Patron | None:
+    async def patron_by_card_number(
+        self, info: Info[Context, None],
+        card_number: Annotated[str, strawberry.argument(description="利用者番号: 9 digits beginning with 10.")],
+    ) -> Patron | None:
         if await info.context.staff() is None:
             return None
         patron = await accounts.find_patron(card_number)

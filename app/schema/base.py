@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable, Callable, Generic, Iterable, Sequence, TypeVar
+from enum import Enum
+from typing import Annotated, Any, Awaitable, Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -42,6 +43,15 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
 @strawberry.type
 class Edge(relay.Edge[NodeType], Generic[NodeType]):
     pass
+
+
+# The arguments of every connection field.
+First = Annotated[int | None, strawberry.argument(
+    description="How many items to return: 20 when left out, at most the server's MAX_PAGE_SIZE (100 by "
+    "default; a larger number is capped, not refused). 0 returns no item: ask for `totalCount` alone.")]
+After = Annotated[str | None, strawberry.argument(
+    description="Return the items after this cursor: `pageInfo.endCursor` of the page before (left out for "
+    "the first page). Only a cursor this list gave out is accepted.")]
 
 
 class Page:
@@ -120,11 +130,32 @@ async def query_connection(query: Any, first: int | None, after: str | None, max
     return page.connection(rows, count, node)
 
 
-def describe_enum_values(enum: Any, descriptions: dict[Any, str]) -> None:
-    """Give values of a strawberry enum made from a domain enum their schema descriptions."""
+async def edge_of(info: Any, node: Any | None, owner: Any,
+                  list_field: Callable[..., Awaitable[Connection[Any] | None]]) -> relay.Edge[Any] | None:
+    """`node` as an edge of a list of `owner` (`list_field`: the resolver of a connection field of
+    its type, e.g. `PatronShelves.favorites`), as that list gives it out, so its cursor is one the
+    list's `after` takes, whatever kind of cursor the list uses: read page by page until the row
+    comes. None without a node, or when it is not in the list."""
+    if node is None:
+        return None
+    size, after = info.context.settings.max_page_size, None
+    while (page := await list_field(owner, info, first=size, after=after)) is not None:
+        for edge in page.edges:
+            if edge.node.id == node.id:
+                return edge
+        if not page.page_info.has_next_page:
+            break
+        after = page.page_info.end_cursor
+    return None
+
+
+def described_enum(domain_enum: type[Enum], name: str, description: str, values: Mapping[Enum, str]) -> Any:
+    """The GraphQL enum of a domain enum, with a description for it and for each of its values
+    (the one way the schema's enums get theirs; a value left out is caught by the schema tests)."""
+    enum = strawberry.enum(domain_enum, name=name, description=description)
     for value in enum.__strawberry_definition__.values:
-        if value.value in descriptions or value.name in descriptions:
-            value.description = descriptions.get(value.value) or descriptions.get(value.name)
+        value.description = values.get(domain_enum(value.value))
+    return enum
 
 
 def encode_global_id(type_name: str, pk: int | None) -> strawberry.ID | None:

@@ -4,7 +4,7 @@ staff mark days closed or open and add or remove events."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterable
+from typing import Annotated, Iterable
 
 import strawberry
 from graphql import GraphQLError
@@ -21,9 +21,9 @@ from app.schema.errors import Payload, handle_user_errors
 @strawberry.type(name="CalendarEvent", description="An event (行事), e.g. 2026/02/11 赤ちゃんおはなし会.")
 class CalendarEvent(relay.Node):
     id: relay.NodeID[int]
-    day: date
-    title: str
-    description: str
+    day: date = strawberry.field(description="The day of the event.")
+    title: str = strawberry.field(description="What it is, e.g. 赤ちゃんおはなし会.")
+    description: str = strawberry.field(description="More about it (empty when nothing more is said).")
     starts_at: str | None = strawberry.field(description="Start time, \"HH:MM\" library time.")
 
     @classmethod
@@ -37,10 +37,10 @@ class CalendarEvent(relay.Node):
 
 @strawberry.type(description="One day of the library calendar.")
 class CalendarDay:
-    day: date
+    day: date = strawberry.field(description="The day.")
     closed: bool = strawberry.field(description="休館日.")
     note: str = strawberry.field(description="Why, e.g. 定期休館日, 年末年始休館, 臨時開館.")
-    events: list[CalendarEvent]
+    events: list[CalendarEvent] = strawberry.field(description="The day's events, in order.")
 
     @classmethod
     def from_domain(cls, d: calendar.DayView) -> CalendarDay:
@@ -49,8 +49,8 @@ class CalendarDay:
 
 @strawberry.type(description="A month of the library calendar (開館カレンダー).")
 class CalendarMonth:
-    year: int
-    month: int
+    year: int = strawberry.field(description="The year.")
+    month: int = strawberry.field(description="The month, 1–12.")
     days: list[CalendarDay] = strawberry.field(description="Every day of the month, in order.")
     events: list[CalendarEvent] = strawberry.field(description="The month's events, in order (as listed under the calendar).")
 
@@ -58,7 +58,10 @@ class CalendarMonth:
 @strawberry.type
 class CalendarQuery:
     @strawberry.field(description="The library calendar of one month: open and closed days, and events.")
-    async def library_calendar(self, year: int, month: int) -> CalendarMonth:
+    async def library_calendar(
+        self, year: Annotated[int, strawberry.argument(description="The year, e.g. 2026.")],
+        month: Annotated[int, strawberry.argument(description="The month, 1–12.")],
+    ) -> CalendarMonth:
         try:
             view = await calendar.month_view(year, month)
         except ValueError:
@@ -69,37 +72,40 @@ class CalendarQuery:
 
 @strawberry.input(description="Mark a day closed (休館日) or open, with a note for the calendar.")
 class SetCalendarDayInput:
-    day: date
-    closed: bool
-    note: str = ""
+    day: date = strawberry.field(description="The day.")
+    closed: bool = strawberry.field(description="True: closed (休館日). False: open.")
+    note: str = strawberry.field(default="", description=f"Why, shown on the calendar (up to {calendar.NOTE_MAX} "
+                                 "characters).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of setCalendarDay.")
 class SetCalendarDayPayload(Payload):
-    day: CalendarDay | None = None
+    day: CalendarDay | None = strawberry.field(default=None, description="The day, as the calendar now shows it.")
 
 
-@strawberry.input
+@strawberry.input(description="An event to add to the calendar.")
 class AddCalendarEventInput:
-    day: date
-    title: str
-    description: str = ""
+    day: date = strawberry.field(description="The day of the event.")
+    title: str = strawberry.field(description=f"What it is (up to {calendar.EVENT_TITLE_MAX} characters).")
+    description: str = strawberry.field(default="", description=f"More about it (up to "
+                                        f"{calendar.EVENT_DESCRIPTION_MAX} characters).")
     starts_at: str | None = strawberry.field(default=None, description="\"HH:MM\", e.g. \"10:30\".")
 
 
-@strawberry.type
+@strawberry.type(description="The result of addCalendarEvent.")
 class AddCalendarEventPayload(Payload):
-    event: CalendarEvent | None = None
+    event: CalendarEvent | None = strawberry.field(default=None, description="The event added.")
 
 
-@strawberry.input
+@strawberry.input(description="The event to remove from the calendar.")
 class RemoveCalendarEventInput:
-    event_id: strawberry.ID
+    event_id: strawberry.ID = strawberry.field(description="Global ID of the event.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of removeCalendarEvent.")
 class RemoveCalendarEventPayload(Payload):
-    removed_event_id: strawberry.ID | None = None
+    removed_event_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the event removed; null if there was none.")
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Awaitable, Iterable
+from typing import Annotated, Awaitable, Iterable
 
 import strawberry
 from graphql import GraphQLError
@@ -17,12 +17,25 @@ from app.models import Item as ItemModel
 from app.models import Title as TitleModel
 from app.models.enums import ItemStatus, MaterialType
 from app.schema import loaders
-from app.schema.base import Connection, Page, load_nodes
+from app.domain.messages import MATERIAL_NAMES
+from app.schema.base import After, Connection, First, Page, described_enum, load_nodes
 from app.schema.context import Context
 from app.settings import Policy
 
-MaterialTypeEnum = strawberry.enum(MaterialType, name="MaterialType", description="資料種別")
-ItemStatusEnum = strawberry.enum(ItemStatus, name="ItemStatus", description="Where a copy is now.")
+MaterialTypeEnum = described_enum(
+    MaterialType, "MaterialType", "資料種別: the kind of material. Which kinds can be held and renewed on the web "
+    "is the library's policy (図書・雑誌 by default).",
+    {kind: f"{name}." for kind, name in MATERIAL_NAMES.items() if kind is not MaterialType.OTHER}
+    | {MaterialType.OTHER: "Any other kind of material."},
+)
+ItemStatusEnum = described_enum(ItemStatus, "ItemStatus", "Where a copy is now.", {
+    ItemStatus.AVAILABLE: "On the shelf (貸出可): it can be borrowed at the library.",
+    ItemStatus.ON_LOAN: "Checked out (貸出中).",
+    ItemStatus.ON_HOLD_SHELF: "Kept at the desk for a patron whose hold is ready (取置中).",
+    ItemStatus.IN_TRANSIT: "On its way between the library's sites (搬送中).",
+    ItemStatus.MISSING: "Cannot be found (不明): not counted as a copy that can be lent.",
+    ItemStatus.WITHDRAWN: "No longer in the collection (除籍): not shown among a title's copies.",
+})
 
 
 def _favorite_titles(ctx: Context):
@@ -62,16 +75,16 @@ class Availability:
 @strawberry.type(name="Title", description="A title in the catalog (書誌).")
 class Title(relay.Node):
     id: relay.NodeID[int]
-    title: str
+    title: str = strawberry.field(description="The title as printed (書名).")
     title_kana: str = strawberry.field(description="Reading of the title (ヨミ).")
-    author: str
-    author_kana: str
-    publisher: str
-    publisher_kana: str
-    published_year: int | None
-    isbn: str | None
+    author: str = strawberry.field(description="Author(s) as catalogued (著者); empty when unknown.")
+    author_kana: str = strawberry.field(description="Reading of the author (著者ヨミ).")
+    publisher: str = strawberry.field(description="Publisher (出版者); empty when unknown.")
+    publisher_kana: str = strawberry.field(description="Reading of the publisher (出版者ヨミ).")
+    published_year: int | None = strawberry.field(description="Year of publication (出版年), when known.")
+    isbn: str | None = strawberry.field(description="ISBN-13 without hyphens, when the title has one.")
     ndc: str = strawberry.field(description="Nippon Decimal Classification (NDC).")
-    material_type: MaterialTypeEnum  # type: ignore[valid-type]
+    material_type: MaterialTypeEnum = strawberry.field(description="資料種別.")  # type: ignore[valid-type]
     arrived_on: date | None = strawberry.field(description="Date the library received it (受入日).")
 
     # Read with the page of a search or a list, the title's availability is known: these three
@@ -134,13 +147,13 @@ class Title(relay.Node):
 @strawberry.type(name="Item", description="One copy of a title, identified by its barcode.")
 class Item(relay.Node):
     id: relay.NodeID[int]
-    barcode: str
-    status: ItemStatusEnum  # type: ignore[valid-type]
+    barcode: str = strawberry.field(description="The copy's barcode (資料番号), as the desk scans it.")
+    status: ItemStatusEnum = strawberry.field(description="Where the copy is now.")  # type: ignore[valid-type]
     location: str = strawberry.field(description="Where the copy is kept (配架場所).")
     loanable: bool = strawberry.field(description="False for reference-only copies (禁帯出).")
     title_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The title this is a copy of.")
     async def title(self, info: Info[Context, None]) -> Title:
         return Title.from_model(await loaders.titles(info.context).load(self.title_id))
 
@@ -168,6 +181,9 @@ class CatalogFilterInput:
                              web_hold_materials=policy.web_hold_materials)
 
 
+_FILTER = "Narrow the list: material types, on the shelf now, holdable now (all titles when left out)."
+
+
 def _filter(value: CatalogFilterInput | None, policy: Policy) -> CatalogFilter:
     return value.to_domain(policy) if value else CatalogFilter()
 
@@ -192,8 +208,11 @@ class CatalogQuery:
         "An empty keyword lists the whole catalog."
     )
     async def search_catalog(
-        self, info: Info[Context, None], keyword: str = "", filter: CatalogFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
+        self, info: Info[Context, None], keyword: Annotated[str, strawberry.argument(
+            description="Words to find, separated by spaces (all must match); up to 200 characters. Empty: "
+            "every title.")] = "",
+        filter: Annotated[CatalogFilterInput | None, strawberry.argument(description=_FILTER)] = None,
+        first: First = None, after: After = None,
     ) -> Connection[Title]:
         if len(keyword) > catalog.MAX_QUERY_LENGTH:
             raise GraphQLError(f"Argument 'keyword' is longer than {catalog.MAX_QUERY_LENGTH} characters.")
@@ -204,8 +223,9 @@ class CatalogQuery:
 
     @strawberry.field(description="新着資料: titles received in the last `NEW_ARRIVAL_DAYS` days, newest first.")
     async def new_arrivals(
-        self, info: Info[Context, None], filter: CatalogFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
+        self, info: Info[Context, None],
+        filter: Annotated[CatalogFilterInput | None, strawberry.argument(description=_FILTER)] = None,
+        first: First = None, after: After = None,
     ) -> Connection[Title]:
         ctx = info.context
         page = Page(first, after, ctx.settings.max_page_size)
@@ -216,7 +236,7 @@ class CatalogQuery:
 
     @strawberry.field(description="予約の多い資料: titles with the most active holds, most first.")
     async def most_held_titles(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+        self, info: Info[Context, None], first: First = None, after: After = None,
     ) -> Connection[Title]:
         page = Page(first, after, info.context.settings.max_page_size)
         return title_connection(info, page, await catalog.most_held(offset=page.offset, limit=page.limit))

@@ -24,19 +24,34 @@ from app.models import Loan as LoanModel
 from app.models import Patron as PatronModel
 from app.models.enums import CancelReason, HoldSource, HoldStatus, MaterialType
 from app.schema import loaders
-from app.schema.base import Connection, Page, connection_of, decode_global_id, encode_global_id, load_nodes
+from app.schema.base import (
+    After, Connection, First, Page, connection_of, decode_global_id, described_enum, edge_of, encode_global_id,
+    load_nodes,
+)
 from app.schema.catalog import Item, Title
 from app.schema.context import Context
 from app.schema.errors import ErrorCodeEnum, Payload, UserError, handle_user_errors
 
 PatronRef = Annotated["Patron", strawberry.lazy("app.schema.accounts")]
 
-HoldStatusEnum = strawberry.enum(HoldStatus, name="HoldStatus", description="WAITING (予約待ち), READY "
-                                 "(貸出準備完了: kept at the desk until the pickup deadline), FULFILLED, CANCELLED.")
-HoldSourceEnum = strawberry.enum(HoldSource, name="HoldSource", description="Where a hold was placed: all count "
-                                 "toward the limit (web, counter, interlibrary loan, purchase request).")
-CancelReasonEnum = strawberry.enum(CancelReason, name="CancelReason",
-                                   description="PATRON, STAFF, or EXPIRED (not collected by the pickup deadline).")
+HoldStatusEnum = described_enum(HoldStatus, "HoldStatus", "Where a hold stands.", {
+    HoldStatus.WAITING: "予約待ち: waiting for a copy (see `queuePosition`).",
+    HoldStatus.READY: "貸出準備完了: a copy is kept at the desk for the patron until the pickup deadline.",
+    HoldStatus.FULFILLED: "The patron borrowed the copy: the hold is done.",
+    HoldStatus.CANCELLED: "取消済: cancelled by the patron or staff, or expired (see `cancelReason`).",
+})
+HoldSourceEnum = described_enum(
+    HoldSource, "HoldSource", "Where a hold was placed. Holds of every source count toward the patron's limit.", {
+        HoldSource.WEB: "Web予約: placed by the patron on the web.",
+        HoldSource.COUNTER: "Placed by staff at the counter (窓口).",
+        HoldSource.INTERLIBRARY_LOAN: "An interlibrary-loan request (相互貸借): cancelled at the counter only.",
+        HoldSource.PURCHASE_REQUEST: "A purchase request (購入リクエスト): cancelled at the counter only.",
+    })
+CancelReasonEnum = described_enum(CancelReason, "CancelReason", "Why a hold was cancelled.", {
+    CancelReason.PATRON: "The patron cancelled it.",
+    CancelReason.STAFF: "Staff cancelled it (e.g. on the patron's request at the counter).",
+    CancelReason.EXPIRED: "Not collected by the pickup deadline (取置期限日): the copy went to the next in line.",
+})
 
 
 # --- loaders ------------------------------------------------------------------------------
@@ -105,7 +120,7 @@ async def _viewer_or_staff_sees(info: Info[Context, None]):
 
 @strawberry.type(description="Whether a loan can be renewed now and, if not, why (the same rule as renewLoan).")
 class Renewability:
-    renewable: bool
+    renewable: bool = strawberry.field(description="The loan can be renewed now (`reasons` is empty).")
     reasons: list[ErrorCodeEnum] = strawberry.field(  # type: ignore[valid-type]
         description="LOAN_OVERDUE, RENEWAL_LIMIT_REACHED, RENEWAL_BLOCKED_BY_HOLD (empty when renewable)."
     )
@@ -114,7 +129,7 @@ class Renewability:
 
 @strawberry.type(description="Whether a title can be held now and, if not, why (the same rule as placeHold).")
 class Holdability:
-    holdable: bool
+    holdable: bool = strawberry.field(description="A hold can be placed now (`reasons` is empty).")
     reasons: list[ErrorCodeEnum] = strawberry.field(  # type: ignore[valid-type]
         description="NO_CONTACT_EMAIL, ALREADY_HELD, ALREADY_ON_LOAN, TITLE_NOT_OWNED, "
         "TITLE_AVAILABLE_ON_SHELF, HOLD_LIMIT_REACHED (empty when holdable)."
@@ -145,7 +160,7 @@ class Loan(relay.Node):
             returned_on=circulation.local_date(ctx.deps, m.returned_at), model=m,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The title borrowed.")
     def title(self, info: Info[Context, None]) -> Title:
         return _title(info.context, self.model)  # type: ignore[return-value]
 
@@ -178,13 +193,14 @@ class Loan(relay.Node):
 @strawberry.type(name="Hold", description="A hold (予約). Visible to its patron and to staff.")
 class Hold(relay.Node):
     id: relay.NodeID[int]
-    status: HoldStatusEnum  # type: ignore[valid-type]
-    source: HoldSourceEnum  # type: ignore[valid-type]
+    status: HoldStatusEnum = strawberry.field(description="Where the hold stands.")  # type: ignore[valid-type]
+    source: HoldSourceEnum = strawberry.field(description="Where it was placed.")  # type: ignore[valid-type]
     placed_on: date = strawberry.field(description="予約日.")
     ready_on: date | None = strawberry.field(description="Day the copy was kept for the patron (貸出準備完了).")
     pickup_deadline: date | None = strawberry.field(description="取置期限日: collect by this day (while READY).")
-    cancelled_on: date | None
-    cancel_reason: CancelReasonEnum | None  # type: ignore[valid-type]
+    cancelled_on: date | None = strawberry.field(description="Day the hold was cancelled or expired (CANCELLED).")
+    cancel_reason: CancelReasonEnum | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why it was cancelled (CANCELLED only).")
     contact_email: str | None = strawberry.field(description="Where notices about this hold go.")
     model: strawberry.Private[HoldModel | circulation.ActiveHold]
 
@@ -198,7 +214,7 @@ class Hold(relay.Node):
             contact_email=m.contact_email, model=m,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The title held.")
     def title(self, info: Info[Context, None]) -> Title:
         return _title(info.context, self.model)  # type: ignore[return-value]
 
@@ -236,14 +252,14 @@ class Hold(relay.Node):
 @strawberry.type(name="HoldCartEntry", description="A title in the hold cart (予約カート).")
 class HoldCartEntry(relay.Node):
     id: relay.NodeID[int]
-    added_at: datetime
+    added_at: datetime = strawberry.field(description="When the title was put in the cart.")
     model: strawberry.Private[HoldCartEntryModel | circulation.CartLine]
 
     @classmethod
     def from_model(cls, m: HoldCartEntryModel | circulation.CartLine) -> HoldCartEntry:
         return cls(id=m.id, added_at=m.added_at, model=m)
 
-    @strawberry.field
+    @strawberry.field(description="The title to hold.")
     def title(self, info: Info[Context, None]) -> Title:
         return _title(info.context, self.model)  # type: ignore[return-value]
 
@@ -272,8 +288,7 @@ class PatronCirculation:
     """Circulation fields of `Patron` (a mixin of the Patron type)."""
 
     @strawberry.field(description="Current loans (貸出中一覧), earliest due date first.")
-    async def loans(self, info: Info[Context, None], first: int | None = None,
-                    after: str | None = None) -> Connection[Loan]:
+    async def loans(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Loan]:
         ctx = info.context
         page = Page(first, after, ctx.settings.max_page_size)
         rows, total = await circulation.current_loans(self.model.id, page.offset, page.limit + 1)
@@ -282,8 +297,7 @@ class PatronCirculation:
         return page.connection(rows, total, lambda m: Loan.from_model(m, ctx))
 
     @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")
-    async def holds(self, info: Info[Context, None], first: int | None = None,
-                    after: str | None = None) -> Connection[Hold]:
+    async def holds(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Hold]:
         ctx = info.context
         # Active holds are few (the hold limit), so they are sorted here, ready ones first.
         rows = await circulation.active_holds(self.model.id)
@@ -291,8 +305,8 @@ class PatronCirculation:
         return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx))
 
     @strawberry.field(description="Cancelled and expired holds (取消済予約一覧), latest first.")
-    async def cancelled_holds(self, info: Info[Context, None], first: int | None = None,
-                              after: str | None = None) -> Connection[Hold]:
+    async def cancelled_holds(self, info: Info[Context, None], first: First = None,
+                              after: After = None) -> Connection[Hold]:
         ctx = info.context
         page = Page(first, after, ctx.settings.max_page_size)
         query = HoldModel.filter(patron_id=self.model.id, status=HoldStatus.CANCELLED)
@@ -301,8 +315,8 @@ class PatronCirculation:
 
     @strawberry.field(description="The hold cart (予約カート), in the order titles were added. Only for the "
                       "patron themself (a wish list, like favorites: null for staff).")
-    async def hold_cart(self, info: Info[Context, None], first: int | None = None,
-                        after: str | None = None) -> Connection[HoldCartEntry] | None:
+    async def hold_cart(self, info: Info[Context, None], first: First = None,
+                        after: After = None) -> Connection[HoldCartEntry] | None:
         ctx = info.context
         viewer = await ctx.patron()
         if viewer is None or viewer.id != self.model.id:
@@ -315,57 +329,90 @@ class PatronCirculation:
 # --- inputs and payloads ------------------------------------------------------------------
 
 
-@strawberry.input
+async def _listed(info: Info[Context, None], node: Loan | Hold | HoldCartEntry | None,
+                  list_field) -> relay.Edge | None:  # type: ignore[type-arg]
+    """`node` as an edge of its patron's list `list_field` (a connection field of `Patron`)."""
+    if node is None:
+        return None
+    from app.schema.accounts import Patron
+
+    owner = Patron.from_model(await _patrons(info.context).load(node.model.patron_id))
+    return await edge_of(info, node, owner, list_field)
+
+
+_HOLDS_EDGE = ("The hold as an edge of the patron's `holds` (ready ones first, then in the order placed: a new "
+               "hold comes last), for Relay's `@appendEdge`.")
+_CANCELLED_EDGE = ("The hold as an edge of the patron's `cancelledHolds` (latest first), for Relay's `@prependEdge`; "
+                   "take it out of `holds` with `@deleteEdge` on `hold.id`.")
+
+
+@strawberry.input(description="延長: the loan to renew.")
 class RenewLoanInput:
-    loan_id: strawberry.ID
+    loan_id: strawberry.ID = strawberry.field(description="Global ID of one of your current loans.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of renewLoan.")
 class RenewLoanPayload(Payload):
-    loan: Loan | None = None
+    loan: Loan | None = strawberry.field(
+        default=None, description="The loan renewed: its new `dueDate`, `renewalCount` and `renewability`.")
 
 
-@strawberry.input
+@strawberry.input(description="Web予約: the title to hold.")
 class PlaceHoldInput:
-    title_id: strawberry.ID
+    title_id: strawberry.ID = strawberry.field(description="Global ID of the title (from the catalog).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of placeHold.")
 class PlaceHoldPayload(Payload):
-    hold: Hold | None = None
+    hold: Hold | None = strawberry.field(default=None, description="The hold placed (WAITING).")
+
+    @strawberry.field(description=_HOLDS_EDGE)
+    async def hold_edge(self, info: Info[Context, None]) -> relay.Edge[Hold] | None:
+        return await _listed(info, self.hold, PatronCirculation.holds)
 
 
-@strawberry.input
+@strawberry.input(description="予約取消: the hold to cancel.")
 class CancelHoldInput:
-    hold_id: strawberry.ID
+    hold_id: strawberry.ID = strawberry.field(description="Global ID of one of your waiting or ready holds.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of cancelHold.")
 class CancelHoldPayload(Payload):
-    hold: Hold | None = None
+    hold: Hold | None = strawberry.field(default=None, description="The hold, now CANCELLED.")
+
+    @strawberry.field(description=_CANCELLED_EDGE)
+    async def hold_edge(self, info: Info[Context, None]) -> relay.Edge[Hold] | None:
+        return await _listed(info, self.hold, PatronCirculation.cancelled_holds)
 
 
-@strawberry.input
+@strawberry.input(description="The title to put in the hold cart.")
 class AddToHoldCartInput:
-    title_id: strawberry.ID
+    title_id: strawberry.ID = strawberry.field(description="Global ID of the title (any title: whether it can be "
+                                               "held is decided when the cart is placed).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of addToHoldCart.")
 class AddToHoldCartPayload(Payload):
-    entry: HoldCartEntry | None = None
+    entry: HoldCartEntry | None = strawberry.field(default=None, description="The new line of the cart.")
+
+    @strawberry.field(description="The line as an edge of `viewer.holdCart` (in the order added: it comes last), "
+                      "for Relay's `@appendEdge`.")
+    async def entry_edge(self, info: Info[Context, None]) -> relay.Edge[HoldCartEntry] | None:
+        return await _listed(info, self.entry, PatronCirculation.hold_cart)
 
 
-@strawberry.input
+@strawberry.input(description="The title to take out of the hold cart.")
 class RemoveFromHoldCartInput:
-    title_id: strawberry.ID
+    title_id: strawberry.ID = strawberry.field(description="Global ID of a title in your cart.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of removeFromHoldCart.")
 class RemoveFromHoldCartPayload(Payload):
-    removed_entry_id: strawberry.ID | None = None
+    removed_entry_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the cart line removed (for Relay's `@deleteEdge`).")
 
 
-@strawberry.input
+@strawberry.input(description="Place the cart's holds: all lines, or some.")
 class PlaceHoldsFromCartInput:
     title_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Lines to place (title IDs); all lines of the cart when omitted."
@@ -374,37 +421,52 @@ class PlaceHoldsFromCartInput:
 
 @strawberry.type(description="The outcome of one cart line: the hold placed, or why not.")
 class HoldCartLineResult:
-    title: Title | None
-    hold: Hold | None
-    errors: list[UserError]
+    title: Title | None = strawberry.field(description="The title of the line (null for an ID that names none).")
+    hold: Hold | None = strawberry.field(description="The hold placed; null when the line failed.")
+    errors: list[UserError] = strawberry.field(description="Why this line was not placed (empty when it was).")
+    removed_entry_id: strawberry.ID | None = strawberry.field(
+        description="Global ID of the cart line, which left the cart because its hold was placed (for Relay's "
+        "`@deleteEdge`); null when the line stays.")
+
+    @strawberry.field(description=_HOLDS_EDGE)
+    async def hold_edge(self, info: Info[Context, None]) -> relay.Edge[Hold] | None:
+        return await _listed(info, self.hold, PatronCirculation.holds)
 
 
-@strawberry.type
+@strawberry.type(description="The result of placeHoldsFromCart.")
 class PlaceHoldsFromCartPayload(Payload):
-    results: list[HoldCartLineResult] = strawberry.field(default_factory=list)
+    results: list[HoldCartLineResult] = strawberry.field(
+        default_factory=list, description="One result per line asked for, in the order of the cart.")
 
 
 @strawberry.input(description="貸出 at the desk (staff).")
 class CheckoutItemInput:
-    card_number: str
-    barcode: str
+    card_number: str = strawberry.field(description="The borrower's 利用者番号.")
+    barcode: str = strawberry.field(description="The copy's barcode.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of checkoutItem.")
 class CheckoutItemPayload(Payload):
-    loan: Loan | None = None
+    loan: Loan | None = strawberry.field(default=None, description="The new loan, with its due date.")
     fulfilled_hold: Hold | None = strawberry.field(default=None, description="The patron's hold this loan completed.")
+
+    @strawberry.field(description="The loan as an edge of the patron's `loans` (earliest due date first), for "
+                      "Relay's `@appendEdge` or `@prependEdge`.")
+    async def loan_edge(self, info: Info[Context, None]) -> relay.Edge[Loan] | None:
+        return await _listed(info, self.loan, PatronCirculation.loans)
 
 
 @strawberry.input(description="返却 at the desk (staff).")
 class CheckinItemInput:
-    barcode: str
+    barcode: str = strawberry.field(description="The barcode of the copy returned.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of checkinItem.")
 class CheckinItemPayload(Payload):
-    item: Item | None = None
-    loan: Loan | None = strawberry.field(default=None, description="The loan that ended (no longer linked to a patron).")
+    item: Item | None = strawberry.field(default=None, description="The copy, with its new status.")
+    loan: Loan | None = strawberry.field(
+        default=None, description="The loan that ended (no longer linked to a patron; take it out of `loans` with "
+        "`@deleteEdge` on `loan.id`).")
     trapped_hold: Hold | None = strawberry.field(
         default=None, description="The hold the copy is now kept for: put it on the hold shelf."
     )
@@ -412,30 +474,39 @@ class CheckinItemPayload(Payload):
 
 @strawberry.input(description="A hold placed by staff (counter, interlibrary loan, purchase request).")
 class PlaceHoldForPatronInput:
-    card_number: str
-    title_id: strawberry.ID
-    source: HoldSourceEnum = HoldSource.COUNTER  # type: ignore[valid-type]
+    card_number: str = strawberry.field(description="The patron's 利用者番号.")
+    title_id: strawberry.ID = strawberry.field(description="Global ID of the title.")
+    source: HoldSourceEnum = strawberry.field(  # type: ignore[valid-type]
+        default=HoldSource.COUNTER, description="Where the request came from (COUNTER when left out).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of placeHoldForPatron.")
 class PlaceHoldForPatronPayload(Payload):
-    hold: Hold | None = None
+    hold: Hold | None = strawberry.field(default=None, description="The hold placed.")
     warning: str | None = strawberry.field(
         default=None, description="For the desk, in Japanese, when no notice can reach the patron (no contact "
         "e-mail: 予約受付 and 貸出準備完了 will not arrive). Null when the patron can be told by e-mail.")
 
+    @strawberry.field(description=_HOLDS_EDGE)
+    async def hold_edge(self, info: Info[Context, None]) -> relay.Edge[Hold] | None:
+        return await _listed(info, self.hold, PatronCirculation.holds)
 
-@strawberry.input
+
+@strawberry.input(description="The hold staff cancel.")
 class CancelHoldForPatronInput:
-    hold_id: strawberry.ID
+    hold_id: strawberry.ID = strawberry.field(description="Global ID of any active hold.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of cancelHoldForPatron.")
 class CancelHoldForPatronPayload(Payload):
-    hold: Hold | None = None
+    hold: Hold | None = strawberry.field(default=None, description="The hold, now CANCELLED.")
     trapped_hold: Hold | None = strawberry.field(
         default=None, description="The next hold the copy is now kept for, when a ready hold was cancelled."
     )
+
+    @strawberry.field(description=_CANCELLED_EDGE)
+    async def hold_edge(self, info: Info[Context, None]) -> relay.Edge[Hold] | None:
+        return await _listed(info, self.hold, PatronCirculation.cancelled_holds)
 
 
 def _hold(m: HoldModel | None, ctx: Context) -> Hold | None:
@@ -501,6 +572,7 @@ class CirculationMutation:
             HoldCartLineResult(
                 title=Title.from_model(title) if title else None, hold=_hold(a.hold, ctx),
                 errors=[UserError.from_failure(f) for f in a.failures],
+                removed_entry_id=encode_global_id("HoldCartEntry", a.cart_entry_id),
             )
             for a, title in zip(attempts, titles)
         ])

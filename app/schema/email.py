@@ -11,7 +11,7 @@ from app.domain import delivery_advice, email_addresses, notices
 from app.domain.messages import EMAIL_REMOVED_HOLDS_WARNING, EMAIL_REMOVED_WARNING
 from app.schema.accounts import Patron
 from app.schema.context import Context
-from app.schema.errors import Payload, handle_user_errors
+from app.schema.errors import CLIENT_MUTATION_ID, Payload, handle_user_errors
 
 
 @strawberry.input(description="Register or change the e-mail address (利用者情報変更 → E-Mail). "
@@ -24,48 +24,50 @@ class RequestEmailChangeInput:
         default=True, description="登録済み予約の連絡先もこのアドレスに変更する: existing holds notify it too.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of requestEmailChange: a confirmation link was mailed to the address.")
 class RequestEmailChangePayload(Payload):
-    patron: Patron | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron, with `pendingEmail` (and "
+                                             "`contactEmail` unchanged until the address is confirmed).")
     pending_email: str | None = strawberry.field(default=None, description="The address the link was sent to.")
     expires_at: datetime | None = strawberry.field(default=None, description="When the link stops working.")
 
 
 @strawberry.input(description="Confirm an address with the token of the link (登録を確定). No login needed.")
 class ConfirmEmailInput:
-    token: str
+    token: str = strawberry.field(description="The `token` parameter of the link in the confirmation mail.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of confirmEmail.")
 class ConfirmEmailPayload(Payload):
     email: str | None = strawberry.field(default=None, description="The address now registered.")
     patron: Patron | None = strawberry.field(
         default=None, description="The patron, only when the one logged in here is that patron.")
 
 
-@strawberry.input
+@strawberry.input(description="削除する: delete the e-mail address.")
 class RemoveEmailInput:
-    client_mutation_id: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of removeEmail.")
 class RemoveEmailPayload(Payload):
-    patron: Patron | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron, without `email` and "
+                                             "`contactEmail`.")
     warning: str | None = strawberry.field(
         default=None, description="Tells the patron that notices (holds included) can no longer reach them.")
     holds_without_contact: int = strawberry.field(
         default=0, description="Active holds that now have no contact address.")
 
 
-@strawberry.input
+@strawberry.input(description="Notice preferences to change; a field left out stays as it is.")
 class UpdateNotificationSettingsInput:
     due_date_reminder: bool | None = strawberry.field(
         default=None, description="Receive the 返却日メール before due dates (null: leave as is).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateNotificationSettings.")
 class UpdateNotificationSettingsPayload(Payload):
-    patron: Patron | None = None
+    patron: Patron | None = strawberry.field(default=None, description="The patron, with `notificationSettings`.")
 
 
 @strawberry.type

@@ -14,35 +14,42 @@ from app.domain.errors import DomainError, ErrorCode
 from app.models import Notice as NoticeModel
 from app.models.enums import NoticeKind, NoticeStatus
 from app.schema import loaders
-from app.schema.base import Connection, decode_global_id, describe_enum_values, load_nodes, query_connection
+from app.schema.base import (
+    After, Connection, First, decode_global_id, described_enum, load_nodes, query_connection,
+)
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 
 if TYPE_CHECKING:
     from app.schema.accounts import Patron
 
-NoticeKindEnum = strawberry.enum(NoticeKind, name="NoticeKind", description="What a notice tells the patron.")
-describe_enum_values(NoticeKindEnum, {
+NoticeKindEnum = described_enum(NoticeKind, "NoticeKind", "What a notice tells the patron.", {
+    NoticeKind.HOLD_RECEIVED: "予約受付のお知らせ: a hold was placed (on the web or at the counter).",
+    NoticeKind.HOLD_READY: "貸出準備完了のお知らせ: a held copy is kept at the desk until the pickup deadline.",
+    NoticeKind.DUE_REMINDER: "返却日のお知らせ: loans fall due soon (the patron can turn it off).",
+    NoticeKind.EMAIL_CONFIRMATION: "メールアドレス確認: the link that confirms a new address, sent to that address.",
+    NoticeKind.EMAIL_CHANGED: "メールアドレス変更のお知らせ: the address was changed (sent to the old one).",
     NoticeKind.PASSWORD_CHANGED: "パスワード変更のお知らせ: the password was set or changed (no link; "
                                  "\"if this was not you, contact the library\").",
 })
-NoticeStatusEnum = strawberry.enum(
-    NoticeStatus, name="NoticeStatus",
-    description="PENDING: waiting to be sent (or retried). SENT: accepted by the mail server. "
-    "FAILED: will not be sent without help. NO_ADDRESS: the patron had no contact address.",
-)
+NoticeStatusEnum = described_enum(NoticeStatus, "NoticeStatus", "Whether a notice was sent.", {
+    NoticeStatus.PENDING: "Waiting to be sent (or retried: see `nextAttemptAt`).",
+    NoticeStatus.SENT: "Accepted by the mail server.",
+    NoticeStatus.FAILED: "Will not be sent without help: staff can retry it (see `lastError`).",
+    NoticeStatus.NO_ADDRESS: "Not sent: the patron had no contact address.",
+})
 
 
 @strawberry.type(name="Notice", description="A notice by e-mail (お知らせメール) and whether it was sent. "
                  "Only its kind and delivery are shown, never its text.")
 class Notice(relay.Node):
     id: relay.NodeID[int]
-    kind: NoticeKindEnum  # type: ignore[valid-type]
-    status: NoticeStatusEnum  # type: ignore[valid-type]
+    kind: NoticeKindEnum = strawberry.field(description="What it tells the patron.")  # type: ignore[valid-type]
+    status: NoticeStatusEnum = strawberry.field(description="Whether it was sent.")  # type: ignore[valid-type]
     to_address: str | None = strawberry.field(description="Where it was (or will be) sent.")
     attempts: int = strawberry.field(description="Delivery attempts so far.")
-    created_at: datetime
-    sent_at: datetime | None
+    created_at: datetime = strawberry.field(description="When the notice was made (the event it tells of).")
+    sent_at: datetime | None = strawberry.field(description="When the mail server accepted it (SENT only).")
     next_attempt_at: datetime | None = strawberry.field(description="When a pending notice is tried next.")
     failed_at: datetime | None = strawberry.field(
         description="When a FAILED notice was given up on (requeueFailedNotices selects by it); null otherwise."
@@ -92,8 +99,7 @@ class PatronNotices:
     """Patron fields of the notices domain (a base of `Patron`)."""
 
     @strawberry.field(description="The patron's notices, newest first, with whether each was sent.")
-    async def notices(self, info: Info[Context, None], first: int | None = None,
-                      after: str | None = None) -> Connection[Notice]:
+    async def notices(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Notice]:
         return await query_connection(notices.for_patron(self.id), first, after,  # type: ignore[attr-defined]
                                       info.context.settings.max_page_size, Notice.from_model)
 
@@ -101,8 +107,8 @@ class PatronNotices:
 @strawberry.type
 class NoticesQuery:
     @strawberry.field(description="Notices that failed for good, newest first: staff only (null for anyone else).")
-    async def failed_notices(self, info: Info[Context, None], first: int | None = None,
-                             after: str | None = None) -> Connection[Notice] | None:
+    async def failed_notices(self, info: Info[Context, None], first: First = None,
+                             after: After = None) -> Connection[Notice] | None:
         if await info.context.staff() is None:
             return None
         return await query_connection(notices.failed(), first, after, info.context.settings.max_page_size,
@@ -111,12 +117,12 @@ class NoticesQuery:
 
 @strawberry.input(description="Put a failed notice back in the outbox (staff).")
 class RetryNoticeInput:
-    notice_id: strawberry.ID
+    notice_id: strawberry.ID = strawberry.field(description="Global ID of a FAILED notice.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of retryNotice.")
 class RetryNoticePayload(Payload):
-    notice: Notice | None = None
+    notice: Notice | None = strawberry.field(default=None, description="The notice, PENDING again.")
 
 
 @strawberry.input(description="Put back in the outbox every notice that failed in a period, e.g. while the "

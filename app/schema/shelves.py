@@ -22,10 +22,12 @@ from app.models import Favorite as FavoriteModel
 from app.models import Patron as PatronModel
 from app.models import ReadingHistoryEntry as ReadingHistoryEntryModel
 from app.schema import loaders
-from app.schema.base import Connection, decode_global_id, encode_global_id, load_nodes, query_connection
+from app.schema.base import (
+    After, Connection, First, decode_global_id, edge_of, encode_global_id, load_nodes, query_connection,
+)
 from app.schema.catalog import Title
 from app.schema.context import Context
-from app.schema.errors import Payload, handle_user_errors
+from app.schema.errors import CLIENT_MUTATION_ID, Payload, handle_user_errors
 
 if TYPE_CHECKING:
     from app.schema.accounts import Patron
@@ -51,7 +53,7 @@ class _TitleEntry:
 
     title_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The title.")
     async def title(self, info: Info[Context, None]) -> Title:
         return Title.from_model(await loaders.titles(info.context).load(self.title_id))
 
@@ -59,7 +61,7 @@ class _TitleEntry:
 @strawberry.type(name="Favorite", description="A title in the favorites (お気に入り).")
 class Favorite(_TitleEntry, relay.Node):
     id: relay.NodeID[int]
-    added_at: datetime
+    added_at: datetime = strawberry.field(description="When the title was added to お気に入り.")
 
     @classmethod
     def from_model(cls, m: FavoriteModel) -> Favorite:
@@ -73,7 +75,7 @@ class Favorite(_TitleEntry, relay.Node):
 @strawberry.type(name="BookshelfEntry", description="A title on a bookshelf.")
 class BookshelfEntry(_TitleEntry, relay.Node):
     id: relay.NodeID[int]
-    added_at: datetime
+    added_at: datetime = strawberry.field(description="When the title was put on the shelf.")
 
     @classmethod
     def from_model(cls, m: BookshelfEntryModel) -> BookshelfEntry:
@@ -89,13 +91,13 @@ class BookshelfEntry(_TitleEntry, relay.Node):
 @strawberry.type(name="Bookshelf", description="A shelf the patron made (本棚を作成する), with titles on it.")
 class Bookshelf(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    created_at: datetime
-    updated_at: datetime
+    name: str = strawberry.field(description="The name the patron gave it (unique among their shelves).")
+    created_at: datetime = strawberry.field(description="When the shelf was made.")
+    updated_at: datetime = strawberry.field(description="When it was last renamed or a title was put on or taken off.")
 
     @strawberry.field(description="Titles on the shelf, last added first.")
-    async def entries(self, info: Info[Context, None], first: int | None = None,
-                      after: str | None = None) -> Connection[BookshelfEntry]:
+    async def entries(self, info: Info[Context, None], first: First = None,
+                      after: After = None) -> Connection[BookshelfEntry]:
         query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by("-added_at", "-id")
         return await query_connection(query, first, after, info.context.settings.max_page_size,
                                       BookshelfEntry.from_model)
@@ -112,7 +114,7 @@ class Bookshelf(relay.Node):
 @strawberry.type(name="ReadingHistoryEntry", description="One checkout in the loan history (借りた本の履歴).")
 class ReadingHistoryEntry(_TitleEntry, relay.Node):
     id: relay.NodeID[int]
-    borrowed_on: date
+    borrowed_on: date = strawberry.field(description="The day the title was checked out.")
 
     @classmethod
     def from_model(cls, m: ReadingHistoryEntryModel) -> ReadingHistoryEntry:
@@ -125,20 +127,20 @@ class ReadingHistoryEntry(_TitleEntry, relay.Node):
 
 @strawberry.type(description="Loans in one month of the marathon period, for a chart.")
 class ReadingMonth:
-    year: int
-    month: int
-    count: int
+    year: int = strawberry.field(description="The year.")
+    month: int = strawberry.field(description="The month, 1–12.")
+    count: int = strawberry.field(description="Loans started in that month (0 included).")
 
 
 @strawberry.type(description="読書マラソン: the goal and the progress toward it (counts only, no titles).")
 class ReadingMarathon:
     target: int = strawberry.field(description="Number of loans aimed at.")
-    period_start: date
-    period_end: date
+    period_start: date = strawberry.field(description="First day of the period.")
+    period_end: date = strawberry.field(description="Last day of the period (included).")
     count: int = strawberry.field(description="Loans started within the period so far.")
     remaining: int = strawberry.field(description="Loans still needed (0 once achieved).")
     percent: int = strawberry.field(description="Whole percent of the target (can pass 100).")
-    achieved: bool
+    achieved: bool = strawberry.field(description="The target has been reached.")
     months: list[ReadingMonth] = strawberry.field(description="Every month of the period, in order.")
 
     @classmethod
@@ -160,8 +162,8 @@ class PatronShelves:
         return await _viewer_id(info) == self.model.id
 
     @strawberry.field(description="お気に入り, last added first. Only for the patron themself.")
-    async def favorites(self, info: Info[Context, None], first: int | None = None,
-                        after: str | None = None) -> Connection[Favorite] | None:
+    async def favorites(self, info: Info[Context, None], first: First = None,
+                        after: After = None) -> Connection[Favorite] | None:
         if not await self._mine(info):
             return None
         # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
@@ -171,8 +173,8 @@ class PatronShelves:
                                       Favorite.from_model, count)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
-    async def bookshelves(self, info: Info[Context, None], first: int | None = None,
-                          after: str | None = None) -> Connection[Bookshelf] | None:
+    async def bookshelves(self, info: Info[Context, None], first: First = None,
+                          after: After = None) -> Connection[Bookshelf] | None:
         if not await self._mine(info):
             return None
         query = BookshelfModel.filter(patron_id=self.model.id).order_by("id")
@@ -183,8 +185,8 @@ class PatronShelves:
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
         "Only for the patron themself (never staff)."
     )
-    async def reading_history(self, info: Info[Context, None], first: int | None = None,
-                              after: str | None = None) -> Connection[ReadingHistoryEntry] | None:
+    async def reading_history(self, info: Info[Context, None], first: First = None,
+                              after: After = None) -> Connection[ReadingHistoryEntry] | None:
         if not await self._mine(info):
             return None
         query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by("-borrowed_on", "-id")
@@ -202,110 +204,151 @@ class PatronShelves:
 # --- inputs and payloads -------------------------------------------------------------------
 
 
-@strawberry.input
+async def _viewers(info: Info[Context, None], node: Favorite | Bookshelf | None,
+                   list_field) -> relay.Edge | None:  # type: ignore[type-arg]
+    """`node` as an edge of the viewer's own list `list_field` (a connection field of `Patron`)."""
+    from app.schema.accounts import Patron
+
+    viewer = await info.context.patron()
+    return await edge_of(info, node, Patron.from_model(viewer), list_field) if viewer else None
+
+
+_TITLE_ID = "Global ID of the title."
+_BOOKSHELF_ID = "Global ID of one of your bookshelves."
+_BOOKSHELF_NAME = f"Up to {shelves.BOOKSHELF_NAME_MAX} characters, unique among your shelves."
+
+
+@strawberry.input(description="The title to add to お気に入り.")
 class AddFavoriteInput:
-    title_id: strawberry.ID
+    title_id: strawberry.ID = strawberry.field(description=_TITLE_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of addFavorite.")
 class AddFavoritePayload(Payload):
-    favorite: Favorite | None = None
+    favorite: Favorite | None = strawberry.field(
+        default=None, description="The favorite: new, or the one already there (adding again changes nothing).")
+
+    @strawberry.field(description="The favorite as an edge of `viewer.favorites` (last added first), for Relay's "
+                      "`@prependEdge`.")
+    async def favorite_edge(self, info: Info[Context, None]) -> relay.Edge[Favorite] | None:
+        return await _viewers(info, self.favorite, PatronShelves.favorites)
 
 
-@strawberry.input
+@strawberry.input(description="The title to remove from お気に入り.")
 class RemoveFavoriteInput:
-    title_id: strawberry.ID
+    title_id: strawberry.ID = strawberry.field(description=_TITLE_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of removeFavorite.")
 class RemoveFavoritePayload(Payload):
     removed_favorite_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Global ID of the removed favorite; null if the title was not a favorite.")
+        default=None, description="Global ID of the removed favorite (for Relay's `@deleteEdge`); null if the "
+        "title was not a favorite.")
 
 
-@strawberry.input
+@strawberry.input(description="本棚を作成する: the new shelf's name.")
 class CreateBookshelfInput:
-    name: str = strawberry.field(description=f"Up to {shelves.BOOKSHELF_NAME_MAX} characters, unique among your shelves.")
+    name: str = strawberry.field(description=_BOOKSHELF_NAME)
 
 
-@strawberry.type
+@strawberry.type(description="The result of createBookshelf and renameBookshelf.")
 class BookshelfPayload(Payload):
-    bookshelf: Bookshelf | None = None
+    bookshelf: Bookshelf | None = strawberry.field(default=None, description="The shelf, with its name.")
+
+    @strawberry.field(description="The shelf as an edge of `viewer.bookshelves` (oldest first: a new shelf comes "
+                      "last), for Relay's `@appendEdge` after createBookshelf.")
+    async def bookshelf_edge(self, info: Info[Context, None]) -> relay.Edge[Bookshelf] | None:
+        return await _viewers(info, self.bookshelf, PatronShelves.bookshelves)
 
 
-@strawberry.input
+@strawberry.input(description="A new name for one of your bookshelves.")
 class RenameBookshelfInput:
-    bookshelf_id: strawberry.ID
-    name: str
+    bookshelf_id: strawberry.ID = strawberry.field(description=_BOOKSHELF_ID)
+    name: str = strawberry.field(description=_BOOKSHELF_NAME)
 
 
-@strawberry.input
+@strawberry.input(description="The bookshelf to delete, with what is on it.")
 class DeleteBookshelfInput:
-    bookshelf_id: strawberry.ID
+    bookshelf_id: strawberry.ID = strawberry.field(description=_BOOKSHELF_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of deleteBookshelf.")
 class DeleteBookshelfPayload(Payload):
-    deleted_bookshelf_id: strawberry.ID | None = None
+    deleted_bookshelf_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the deleted shelf (for Relay's `@deleteEdge`).")
 
 
-@strawberry.input
+@strawberry.input(description="The title to put on one of your bookshelves.")
 class AddToBookshelfInput:
-    bookshelf_id: strawberry.ID
-    title_id: strawberry.ID
+    bookshelf_id: strawberry.ID = strawberry.field(description=_BOOKSHELF_ID)
+    title_id: strawberry.ID = strawberry.field(description=_TITLE_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of addToBookshelf.")
 class AddToBookshelfPayload(Payload):
-    bookshelf: Bookshelf | None = None
-    entry: BookshelfEntry | None = None
+    bookshelf: Bookshelf | None = strawberry.field(default=None, description="The shelf (its `updatedAt` moved).")
+    entry: BookshelfEntry | None = strawberry.field(
+        default=None, description="The entry: new, or the one already there (adding again changes nothing).")
+
+    @strawberry.field(description="The entry as an edge of the shelf's `entries` (last added first), for Relay's "
+                      "`@prependEdge`.")
+    async def entry_edge(self, info: Info[Context, None]) -> relay.Edge[BookshelfEntry] | None:
+        return await edge_of(info, self.entry, self.bookshelf, Bookshelf.entries)
 
 
-@strawberry.input
+@strawberry.input(description="The title to take off one of your bookshelves.")
 class RemoveFromBookshelfInput:
-    bookshelf_id: strawberry.ID
-    title_id: strawberry.ID
+    bookshelf_id: strawberry.ID = strawberry.field(description=_BOOKSHELF_ID)
+    title_id: strawberry.ID = strawberry.field(description=_TITLE_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of removeFromBookshelf.")
 class RemoveFromBookshelfPayload(Payload):
-    bookshelf: Bookshelf | None = None
+    bookshelf: Bookshelf | None = strawberry.field(default=None, description="The shelf (its `updatedAt` moved).")
     removed_entry_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Global ID of the removed entry; null if the title was not on the shelf.")
+        default=None, description="Global ID of the removed entry (for Relay's `@deleteEdge`); null if the title "
+        "was not on the shelf.")
 
 
 @strawberry.input(description="Opt in to, or out of, keeping the loan history. Opting out deletes it.")
 class SetReadingHistoryEnabledInput:
-    enabled: bool
+    enabled: bool = strawberry.field(description="True: keep 借りた本の履歴 from now on. False: stop, and delete it.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of setReadingHistoryEnabled.")
 class SetReadingHistoryEnabledPayload(Payload):
     # Patron lives in app.schema.accounts, which imports this module for the mixin.
-    patron: Annotated["Patron", strawberry.lazy("app.schema.accounts")] | None = None
+    patron: Annotated["Patron", strawberry.lazy("app.schema.accounts")] | None = strawberry.field(
+        default=None, description="The patron, with `readingHistoryEnabled`.")
     deleted_entries: int = strawberry.field(default=0, description="History entries deleted by opting out.")
 
 
 @strawberry.input(description="読書マラソン: a number of loans between two dates (both included).")
 class SetReadingGoalInput:
-    target: int
-    period_start: date
-    period_end: date
+    target: int = strawberry.field(description=f"Loans to aim at, 1–{shelves.READING_GOAL_MAX}.")
+    period_start: date = strawberry.field(description="First day of the period.")
+    period_end: date = strawberry.field(
+        description=f"Last day of the period, at most {shelves.READING_PERIOD_MAX_YEARS} years after the first.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of setReadingGoal.")
 class SetReadingGoalPayload(Payload):
-    reading_marathon: ReadingMarathon | None = None
+    reading_marathon: ReadingMarathon | None = strawberry.field(
+        default=None, description="The goal and the progress toward it (`viewer.readingMarathon`).")
+    patron: Annotated["Patron", strawberry.lazy("app.schema.accounts")] | None = strawberry.field(
+        default=None, description="The patron, whose `readingMarathon` changed (for a normalised cache).")
 
 
 @strawberry.input(description="Stop the reading marathon: remove the goal.")
 class ClearReadingGoalInput:
-    client_mutation_id: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
-@strawberry.type
+@strawberry.type(description="The result of clearReadingGoal.")
 class ClearReadingGoalPayload(Payload):
     cleared: bool = strawberry.field(default=False, description="False if no goal was set (nothing changed).")
+    patron: Annotated["Patron", strawberry.lazy("app.schema.accounts")] | None = strawberry.field(
+        default=None, description="The patron, whose `readingMarathon` is now null (for a normalised cache).")
 
 
 @strawberry.type
@@ -385,16 +428,22 @@ class ShelvesMutation:
     @strawberry.mutation(description="読書マラソン: set or replace the goal.")
     @handle_user_errors(SetReadingGoalPayload)
     async def set_reading_goal(self, info: Info[Context, None], input: SetReadingGoalInput) -> SetReadingGoalPayload:
+        from app.schema.accounts import Patron
+
         ctx = info.context
-        marathon = await shelves.set_reading_goal(
-            ctx.deps, await ctx.require_patron(), input.target, input.period_start, input.period_end)
-        return SetReadingGoalPayload(reading_marathon=ReadingMarathon.from_domain(marathon))
+        patron = await ctx.require_patron()
+        marathon = await shelves.set_reading_goal(ctx.deps, patron, input.target, input.period_start, input.period_end)
+        return SetReadingGoalPayload(reading_marathon=ReadingMarathon.from_domain(marathon),
+                                     patron=Patron.from_model(patron))
 
     @strawberry.mutation(description="読書マラソン: remove the goal (`readingMarathon` is null again). "
                          "The monthly counts are kept for a later goal.")
     @handle_user_errors(ClearReadingGoalPayload)
     async def clear_reading_goal(self, info: Info[Context, None],
                                  input: ClearReadingGoalInput) -> ClearReadingGoalPayload:
-        cleared = await shelves.clear_reading_goal(await info.context.require_patron())
-        return ClearReadingGoalPayload(cleared=cleared)
+        from app.schema.accounts import Patron
+
+        patron = await info.context.require_patron()
+        cleared = await shelves.clear_reading_goal(patron)
+        return ClearReadingGoalPayload(cleared=cleared, patron=Patron.from_model(patron))
 
