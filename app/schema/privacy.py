@@ -17,23 +17,34 @@ from app.domain.privacy import PersonalData, ReadingRecord
 from app.models import CalendarFeed as CalendarFeedModel
 from app.models import Session as SessionModel
 from app.models.enums import ConsentKind
-from app.schema.base import decode_global_id, encode_global_id, load_nodes
+from app.schema.base import decode_global_id, described_enum, encode_global_id, load_nodes
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 
-PersonalDataKindEnum = strawberry.enum(
-    PersonalData, name="PersonalDataKind", description="A kind of personal data the service holds about a patron."
+PersonalDataKindEnum = described_enum(
+    PersonalData, "PersonalDataKind", "A kind of personal data the service holds about a patron.",
+    {kind: f"{PRIVACY_LABELS[kind.value]}." for kind in PersonalData},
 )
-ConsentKindEnum = strawberry.enum(
-    ConsentKind, name="ConsentKind",
-    description="A choice recorded in the consent ledger: the loan history or the due-date mail turned on or "
-    "off, an address registered, changed or removed, reading records deleted.",
-)
-ReadingRecordKindEnum = strawberry.enum(
-    ReadingRecord, name="ReadingRecordKind",
-    description="Reading records the patron may delete: LOAN_HISTORY (借りた本の履歴), READING_TALLIES (the "
-    "reading marathon's counts per day; the goal stays), BOOKSHELVES (My本棚, with what is on them), FAVORITES.",
-)
+ConsentKindEnum = described_enum(
+    ConsentKind, "ConsentKind",
+    "A choice recorded in the consent ledger: the loan history or the due-date mail turned on or off, an address "
+    "registered, changed or removed, reading records deleted.", {
+        ConsentKind.LOAN_HISTORY_ON: "Loan history (借りた本の履歴) turned on.",
+        ConsentKind.LOAN_HISTORY_OFF: "Loan history turned off (and deleted).",
+        ConsentKind.DUE_REMINDER_ON: "The due-date mail (返却日メール) turned on.",
+        ConsentKind.DUE_REMINDER_OFF: "The due-date mail turned off.",
+        ConsentKind.EMAIL_REGISTERED: "An e-mail address registered (confirmed) where there was none.",
+        ConsentKind.EMAIL_CHANGED: "The e-mail address changed (the old one is not kept).",
+        ConsentKind.EMAIL_REMOVED: "The e-mail address removed (削除する).",
+        ConsentKind.READING_RECORDS_DELETED: "Reading records deleted with deleteReadingRecords.",
+    })
+ReadingRecordKindEnum = described_enum(
+    ReadingRecord, "ReadingRecordKind", "Reading records the patron may delete (deleteReadingRecords).", {
+        ReadingRecord.LOAN_HISTORY: "借りた本の履歴: the loan history.",
+        ReadingRecord.READING_TALLIES: "The reading marathon's counts per day (the goal stays).",
+        ReadingRecord.BOOKSHELVES: "My本棚, with what is on them.",
+        ReadingRecord.FAVORITES: "お気に入り.",
+    })
 
 
 @strawberry.type(description="One kind of personal data held about the patron, how much, and how long.")

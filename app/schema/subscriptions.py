@@ -24,18 +24,20 @@ from app.domain.events import LiveEvent
 from app.domain.messages import EVENT_MESSAGES
 from app.models import Hold as HoldModel
 from app.models.enums import EventKind, SessionKind
+from app.schema.base import described_enum
 from app.schema.circulation import Hold
 from app.schema.context import Context
 from app.schema.security import present_errors
 from app.web.live import CLOSE_TOO_MANY, LiveHub
 
-ViewerEventKindEnum = strawberry.enum(
-    EventKind, name="ViewerEventKind",
-    description="What happened. HOLD_READY: a copy is kept for the patron (貸出準備完了). HOLD_EXPIRED: "
-    "not collected by its pickup deadline, cancelled. HOLD_CANCELLED: cancelled by the patron (in another "
-    "window) or by staff. LOAN_DUE_SOON: loans are due within the reminder days (sent by the daily step). "
-    "EMAIL_CONFIRMED: a new address was confirmed. SESSION_ENDED is never sent: the socket closes (4401).",
-)
+ViewerEventKindEnum = described_enum(EventKind, "ViewerEventKind", "What happened.", {
+    EventKind.HOLD_READY: "A copy is kept for the patron (貸出準備完了) until the pickup deadline.",
+    EventKind.HOLD_EXPIRED: "A hold was not collected by its pickup deadline: cancelled.",
+    EventKind.HOLD_CANCELLED: "A hold was cancelled by the patron (in another window) or by staff.",
+    EventKind.LOAN_DUE_SOON: "Loans are due within the reminder days (sent by the daily step).",
+    EventKind.EMAIL_CONFIRMED: "A new e-mail address was confirmed.",
+    EventKind.SESSION_ENDED: "Never sent: when the session ends, the socket closes (4401).",
+})
 
 
 @strawberry.type(description="Something that just happened to the patron: show `message` at once, and "
