@@ -13,6 +13,7 @@ anything waits, so DataLoaders still see the whole level's keys in one batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 from contextvars import Context, copy_context
 from types import CoroutineType
 from typing import Any
@@ -23,60 +24,84 @@ Outcome = tuple[Any, bool]  # (value, False) or (exception, True)
 async def settle(awaitables: list[Any]) -> list[Outcome]:
     """Each awaitable's outcome, in order; a BaseException that is not an Exception (cancellation)
     propagates, and the coroutines still waiting are closed."""
+    loop = asyncio.get_running_loop()
     outcomes: list[Outcome | None] = [None] * len(awaitables)
-    waiting: list[list[Any]] = []  # [index, coroutine or None, context, future or None]
+    ready: list[list[Any]] = []  # entries whose future is done (or that yielded to the loop)
+    waiting: dict[int, list[Any]] = {}  # the entries not settled yet, by index
+    wakeup: list[asyncio.Future[None]] = []
+
+    def done(entry: list[Any], _future: Any = None) -> None:
+        ready.append(entry)
+        if wakeup and not wakeup[0].done():
+            wakeup[0].set_result(None)
+
+    def step(entry: list[Any]) -> None:
+        index, coroutine, context, _ = entry
+        if coroutine is None:  # a future on its own, now done
+            future = entry[3]
+            exception = future.exception()
+            outcomes[index] = (exception, True) if exception is not None else (future.result(), False)
+            del waiting[index]
+            return
+        yielded = _step(index, coroutine, context, outcomes)
+        if yielded is _FINISHED:
+            del waiting[index]
+        elif yielded is None:  # a bare `yield`: run again on the loop's next turn
+            loop.call_soon(done, entry)
+        else:
+            entry[3] = yielded
+            yielded.add_done_callback(functools.partial(done, entry))
+
     try:
         for index, awaitable in enumerate(awaitables):
-            if type(awaitable) is CoroutineType:
-                _step(index, awaitable, copy_context(), outcomes, waiting)
-            elif asyncio.isfuture(awaitable):
-                waiting.append([index, None, None, awaitable])
-            else:  # any other awaitable: driven as a coroutine awaiting it
-                _step(index, _awaiting(awaitable), copy_context(), outcomes, waiting)
-        while waiting:
-            futures = {entry[3] for entry in waiting if entry[3] is not None}
-            if futures and len(futures) == len(waiting):
-                await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                await asyncio.sleep(0)  # a coroutine yielded to the loop (a bare `yield`)
-            still: list[list[Any]] = []
-            for entry in waiting:
-                index, coroutine, context, future = entry
-                if future is not None and not future.done():
-                    still.append(entry)
-                elif coroutine is None:  # a future on its own
-                    exception = future.exception()
-                    outcomes[index] = (exception, True) if exception is not None else (future.result(), False)
+            if asyncio.isfuture(awaitable):
+                entry = waiting[index] = [index, None, None, awaitable]
+                if awaitable.done():
+                    step(entry)
                 else:
-                    _step(index, coroutine, context, outcomes, still)
-            waiting = still
+                    awaitable.add_done_callback(functools.partial(done, entry))
+                continue
+            coroutine = awaitable if type(awaitable) is CoroutineType else _awaiting(awaitable)
+            entry = waiting[index] = [index, coroutine, copy_context(), None]
+            step(entry)
+        while waiting:
+            if not ready:
+                wakeup[:] = [loop.create_future()]
+                await wakeup[0]
+            batch = ready[:]
+            ready.clear()
+            for entry in batch:
+                step(entry)
     except BaseException:
-        for _index, coroutine, _context, _future in waiting:
-            if coroutine is not None:
-                coroutine.close()
+        for entry in waiting.values():
+            if entry[1] is not None:
+                entry[1].close()
         raise
     return outcomes  # type: ignore[return-value]
 
 
-def _step(index: int, coroutine: Any, context: Context, outcomes: list[Outcome | None],
-          waiting: list[list[Any]]) -> None:
-    """Run the coroutine to its next wait (or its end), as `asyncio.Task` does."""
+_FINISHED = object()
+
+
+def _step(index: int, coroutine: Any, context: Context, outcomes: list[Outcome | None]) -> Any:
+    """Run the coroutine to its next wait (or its end), as `asyncio.Task` does: the future it
+    now waits for, None for a bare `yield`, or `_FINISHED` with its outcome recorded."""
     try:
         yielded = context.run(coroutine.send, None)
-    except StopIteration as done:
-        outcomes[index] = (done.value, False)
-        return
+    except StopIteration as finished:
+        outcomes[index] = (finished.value, False)
+        return _FINISHED
     except Exception as error:  # noqa: BLE001 - the resolver's own failure, reported as its outcome
         outcomes[index] = (error, True)
-        return
+        return _FINISHED
     if yielded is None:
-        waiting.append([index, coroutine, context, None])
-    elif getattr(yielded, "_asyncio_future_blocking", False):
+        return None
+    if getattr(yielded, "_asyncio_future_blocking", False):
         yielded._asyncio_future_blocking = False
-        waiting.append([index, coroutine, context, yielded])
-    else:
-        coroutine.close()
-        outcomes[index] = (RuntimeError(f"a coroutine yielded {yielded!r}, not an asyncio future"), True)
+        return yielded
+    coroutine.close()
+    outcomes[index] = (RuntimeError(f"a coroutine yielded {yielded!r}, not an asyncio future"), True)
+    return _FINISHED
 
 
 async def _awaiting(awaitable: Any) -> Any:
