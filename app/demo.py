@@ -16,7 +16,7 @@ from app import db
 from app.clock import FixedClock
 from app.domain import accounts, circulation, shelves
 from app.domain.deps import Deps
-from app.domain.catalog import index_text
+from app.domain.search_index import TitleFields, indexed_columns
 from app.models import (
     Bookshelf,
     BookshelfEntry,
@@ -130,6 +130,9 @@ async def load_demo(deps: Deps, titles: int = 300) -> bool:
     return True
 
 
+_SEARCH_COLUMNS = ("search_text", "search_grams", "title_reading_key")
+
+
 async def _titles(rng: random.Random, count: int, now: datetime, today: date) -> list[Title]:
     specs = list(CLASSICS)
     while len(specs) < count:
@@ -150,14 +153,15 @@ async def _titles(rng: random.Random, count: int, now: datetime, today: date) ->
         material = MaterialType.MAGAZINE if n % 29 == 0 else (
             MaterialType.PICTURE_BOOK if "こども" in title or n % 17 == 0 else MaterialType.BOOK)
         reading = publisher_kana.get(publisher, "")
+        search = indexed_columns(TitleFields(title, kana, author, author_kana, publisher, reading, material))
         rows.append([
             title, kana, author, author_kana, publisher, reading, year, f"978{4000000000 + n * 7919:010d}"[:13],
-            ndc, material, index_text(title, kana, author, author_kana, publisher, reading),
+            ndc, material, *(search[c] for c in _SEARCH_COLUMNS),
             today - timedelta(days=rng.randint(0, 720)), now, now,
         ])
-    # The search index (FTS5 on SQLite, pg_trgm on PostgreSQL) follows search_text.
+    # The databases index the search columns (migration 0004).
     await db.bulk_insert(Title, ["title", "title_kana", "author", "author_kana", "publisher", "publisher_kana",
-                                 "published_year", "isbn", "ndc", "material_type", "search_text", "arrived_on",
+                                 "published_year", "isbn", "ndc", "material_type", *_SEARCH_COLUMNS, "arrived_on",
                                  "created_at", "updated_at"], rows)
     return await Title.all().only("id", "title", "ndc").order_by("id")
 

@@ -32,7 +32,7 @@ async def run(database_url: str | None = None, events: int = 50) -> dict[str, An
 
     from app import db
     from app.domain import circulation, sessions
-    from app.domain.catalog import index_text
+    from app.domain.search_index import TitleFields, indexed_columns
     from app.domain.deps import Deps
     from app.main import create_app
     from app.models import Hold, Item, Loan, Patron, Title
@@ -55,7 +55,7 @@ async def run(database_url: str | None = None, events: int = 50) -> dict[str, An
                                      phone="0929421151", contact_email=f"p{n}@example.jp", created_at=now,
                                      updated_at=now)
         title = await Title.create(title=f"本{n}", title_kana="ホン", author="", author_kana="", publisher="",
-                                   search_text=index_text(f"本{n}", "ホン", "", "", ""), created_at=now, updated_at=now)
+                                   **indexed_columns(TitleFields(f"本{n}", "ホン")), created_at=now, updated_at=now)
         item = await Item.create(barcode=f"B{n:08d}", title=title, status=ItemStatus.ON_LOAN, loanable=True,
                                  location="", created_at=now)
         await Loan.create(item=item, title=title, patron=None, checked_out_at=now, due_date=now.date())

@@ -10,7 +10,7 @@ import httpx
 
 from app.domain.deps import Deps
 from app.models import Item, Patron, Staff, Title
-from app.models.enums import ItemStatus, StaffRole
+from app.models.enums import ItemStatus, MaterialType, StaffRole
 
 
 class GraphQLError(AssertionError):
@@ -99,13 +99,15 @@ async def make_title(deps: Deps, title: str = "銀河鉄道の夜", *, title_kan
                      author: str = "宮沢賢治", author_kana: str = "ミヤザワケンジ", publisher: str = "新潮社",
                      copies: int = 1, **fields: Any) -> Title:
     """A title with `copies` loanable copies on the shelf (barcodes are unique per test run)."""
-    from app.domain.catalog import index_text
+    from app.domain.search_index import TitleFields, indexed_columns
 
     now = deps.now()
+    searched = TitleFields(title, title_kana, author, author_kana, publisher, fields.get("publisher_kana", ""),
+                           fields.get("material_type", MaterialType.BOOK))
     row = await Title.create(
         title=title, title_kana=title_kana, author=author, author_kana=author_kana, publisher=publisher,
-        search_text=index_text(title, title_kana, author, author_kana, publisher),
-        arrived_on=fields.pop("arrived_on", deps.today()), created_at=now, updated_at=now, **fields,
+        **indexed_columns(searched), arrived_on=fields.pop("arrived_on", deps.today()), created_at=now,
+        updated_at=now, **fields,
     )
     for _ in range(copies):
         await make_item(deps, row)

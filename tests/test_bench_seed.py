@@ -4,8 +4,7 @@ SQLite and on PostgreSQL, and the catalog search finds the seeded titles through
 from __future__ import annotations
 
 from app import db
-from app.domain import catalog
-from app.domain.catalog import index_text
+from app.domain.catalog_search import SearchCache, search
 from bench import seed
 
 
@@ -40,7 +39,7 @@ async def test_a_tiny_seed_is_consistent_and_searchable(settings) -> None:
     # The search index was filled: every seeded title is found by its own title.
     titles = await db.connection().execute_query_dict("SELECT id, title FROM titles ORDER BY id LIMIT 5")
     for row in titles:
-        found = await catalog.search(row["title"], limit=100)
+        found = await search(SearchCache(), row["title"], limit=100)
         assert row["id"] in {t.id for t in found.titles}
 
 
@@ -48,8 +47,3 @@ async def catalog_positions(holds: list[tuple[int, int]]) -> dict[int, int]:
     from app.domain.circulation import queue_positions
 
     return await queue_positions(holds)
-
-
-def test_search_text_built_part_by_part_equals_index_text() -> None:
-    parts = ("吾輩は猫である", "ワガハイ ハ ネコ デ アル", "夏目漱石", "ナツメ ソウセキ", "ｶﾞｯｹﾝ・プラス", "")
-    assert " ".join(k for k in map(seed._part_text, parts) if k) == index_text(*parts)

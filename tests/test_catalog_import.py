@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.catalog import availability, search
+from app.domain.catalog import availability
+from app.domain.catalog_search import SearchCache, search
 from app.domain.catalog_import import CatalogFileError, import_catalog
 from app.models import Item, Title
 from app.models.enums import ItemStatus, MaterialType
@@ -23,7 +24,7 @@ def sample_text() -> str:
 
 
 async def found(keyword: str) -> list[str]:
-    return [t.title for t in (await search(keyword, limit=50)).titles]
+    return [t.title for t in (await search(SearchCache(), keyword, limit=50)).titles]
 
 
 async def test_the_sample_catalog_imports_and_can_be_searched(deps):
@@ -156,7 +157,7 @@ async def test_a_hundred_thousand_rows_import_in_batches(deps):
     assert report.items_created == 100_000 and report.titles_created == len({r[HEADER.index("isbn")] for r in rows})
     assert await Item.all().count() == 100_000
     last = rows[-1][0]
-    assert [t.title for t in (await search(last)).titles] == [last]
+    assert [t.title for t in (await search(SearchCache(), last)).titles] == [last]
     assert elapsed < 60
 
 

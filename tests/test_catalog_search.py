@@ -1,9 +1,13 @@
 """資料を探す: keyword search over titles, authors, publishers and their readings, with filters."""
 
+import json
 from datetime import timedelta
 
 import pytest
 
+from app.domain import catalog_search
+from app.domain.catalog_search import SearchCache
+from app.domain.search_index import TitleFields, indexed_columns
 from app.models import Hold, Item, Title
 from app.models.enums import HoldSource, HoldStatus, ItemStatus, MaterialType
 from tests.support import make_item, make_patron, make_title
@@ -147,9 +151,9 @@ async def test_empty_keyword_lists_the_catalog_newest_first(client, shelf):
 async def test_search_follows_edits_and_deletions(client, deps, shelf):
     title = await Title.get(title="銀河鉄道の夜")
     title.title, title.title_kana = "銀河の果て", "ギンガノハテ"
-    from app.domain.catalog import title_index_text
-
-    title.search_text = title_index_text(title)
+    for column, value in indexed_columns(TitleFields(title.title, title.title_kana, title.author,
+                                                     title.author_kana, title.publisher)).items():
+        setattr(title, column, value)
     await title.save()
     assert await titles_found(client, "鉄道") == []
     assert await titles_found(client, "果て") == ["銀河の果て"]
@@ -159,14 +163,57 @@ async def test_search_follows_edits_and_deletions(client, deps, shelf):
 
 
 async def test_query_syntax_characters_are_plain_text(client, shelf):
-    for keyword in ('"猫', "猫*", "NEAR(猫)", "猫 OR 夜", "%", "_", "100%猫", "AND"):
+    await make_title(deps=client_deps(client), title="100%の猫", title_kana="")
+    for keyword in ('"猫', "猫*", "猫\\", "NEAR(猫)", "猫 OR 夜", "100%猫", "猫_", "AND", "ne*"):
         data = await client.execute(SEARCH, {"keyword": keyword})
         assert "errors" not in data, (keyword, data)
+    # Quotes, stars, percents and backslashes are punctuation: they separate words.
+    assert await titles_found(client, '"猫*') == ["100%の猫", "ヴァイオリンを弾く猫", "吾輩は猫である"]
+    assert await titles_found(client, "100%猫") == ["100%の猫"]
+    assert await titles_found(client, "NEAR(猫)") == []  # "near" is a word like any other
+    # A keyword of punctuation alone has nothing to find (the whole catalog is listed only for
+    # an empty keyword).
+    for keyword in ("%", "_", "\\", '"', "*", "（）"):
+        data = await client.query(SEARCH_TERMS, {"keyword": keyword})
+        assert data["searchCatalog"] == {"totalCount": 0, "totalCountIsExact": True, "searchTerms": [], "edges": []}
 
 
-async def test_too_long_a_keyword_is_a_bad_request(client, shelf):
-    body = await client.execute(SEARCH, {"keyword": "猫" * 201})
-    assert body["errors"] and body["data"] is None
+def client_deps(client):
+    return client.http._transport.app.state.deps
+
+
+SEARCH_TERMS = """
+query($keyword: String!) { searchCatalog(keyword: $keyword) { totalCount totalCountIsExact searchTerms edges { node { title } } } }
+"""
+
+
+@pytest.mark.parametrize(("keyword", "reason"), [
+    ("猫" * 201, "KEYWORD_TOO_LONG"),
+    ("猫\x00", "KEYWORD_INVALID_CHARACTER"),
+    ("\x1b[31m猫", "KEYWORD_INVALID_CHARACTER"),
+    ("猫\ud800", "KEYWORD_INVALID_CHARACTER"),
+    ("\udfff", "KEYWORD_INVALID_CHARACTER"),
+])
+async def test_a_keyword_no_search_can_take_is_a_typed_bad_request(client, shelf, keyword, reason):
+    # Sent as JSON escapes, as a browser would send a lone surrogate.
+    body = (await client.http.post("/graphql", content=json.dumps(
+        {"query": SEARCH, "variables": {"keyword": keyword}}), headers={"content-type": "application/json"})).json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "reason": reason, "argument": "keyword"}
+    assert error["message"].startswith("キーワード")
+
+
+async def test_blank_keywords_list_the_whole_catalog(client, shelf):
+    for keyword in ("", "  ", "\u3000", "\t\n"):
+        data = await client.query(SEARCH_TERMS, {"keyword": keyword})
+        assert data["searchCatalog"]["totalCount"] == 5 and data["searchCatalog"]["searchTerms"] == []
+    assert (await client.query('{ searchCatalog { totalCount } }'))["searchCatalog"]["totalCount"] == 5
+
+
+async def test_a_keyword_of_exactly_200_characters_is_searched(client, shelf):
+    data = await client.query(SEARCH_TERMS, {"keyword": "猫" + " " * 198 + "夏"})
+    assert data["searchCatalog"]["searchTerms"] == ["猫", "夏"]
 
 
 async def test_new_arrivals_are_recent_titles_newest_first(client, deps):
@@ -208,7 +255,10 @@ async def test_title_lists_its_copies(client, deps):
 
 
 async def test_the_filters_follow_the_availability_rules_for_every_copy_status(deps):
-    from app.domain.catalog import CatalogFilter, availability, search
+    from app.domain.catalog import CatalogFilter, availability
+
+    async def search(keyword, flt, limit):
+        return await catalog_search.search(SearchCache(), keyword, flt, limit=limit)
 
     combos = [[], [ItemStatus.AVAILABLE], [ItemStatus.ON_LOAN], [ItemStatus.ON_HOLD_SHELF, ItemStatus.IN_TRANSIT],
               [ItemStatus.MISSING], [ItemStatus.WITHDRAWN, ItemStatus.ON_LOAN], [ItemStatus.ON_LOAN, ItemStatus.AVAILABLE],

@@ -1,11 +1,13 @@
-"""What every domain operation needs: settings, the clock and the password hasher."""
+"""What every domain operation needs: settings, the clock, the password hasher and the search's
+count cache (one per process, see `SearchCache`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from app.clock import Clock
+from app.domain.catalog_search import SearchCache
 from app.domain.security import PasswordHasher
 from app.settings import Settings
 
@@ -15,6 +17,7 @@ class Deps:
     settings: Settings
     clock: Clock
     hasher: PasswordHasher
+    search_cache: SearchCache = field(default_factory=SearchCache)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Deps:

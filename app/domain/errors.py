@@ -86,6 +86,11 @@ class ErrorCode(str, Enum):
     TEXT_TOO_LONG = "TEXT_TOO_LONG"
     # Privacy
     CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
+    # Catalog search (bad requests: GraphQL errors with extensions.code BAD_USER_INPUT)
+    KEYWORD_TOO_LONG = "KEYWORD_TOO_LONG"
+    KEYWORD_INVALID_CHARACTER = "KEYWORD_INVALID_CHARACTER"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"
 
 
 @dataclass

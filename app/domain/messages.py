@@ -76,6 +76,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TIME: "時刻は「10:30」のように24時間制で入力してください。",
     ErrorCode.TEXT_TOO_LONG: "{max}文字以内で入力してください。",
     ErrorCode.CONFIRMATION_REQUIRED: "削除してよろしければ、確認欄に「{phrase}」と入力してください。",
+    ErrorCode.KEYWORD_TOO_LONG: "キーワードは{limit}文字以内で入力してください。",
+    ErrorCode.KEYWORD_INVALID_CHARACTER: "キーワードに使えない文字（制御文字など）が含まれています。入力し直してください。",
+    ErrorCode.INVALID_CURSOR: "ページの指定（カーソル）が正しくありません。一覧の最初から読み直してください。",
+    ErrorCode.INVALID_PAGE_SIZE: "1ページの件数（first）は0以上の数で指定してください。",
 }
 
 

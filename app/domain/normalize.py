@@ -42,9 +42,15 @@ def _search_folds() -> dict[int, str | None]:
     katakana: dict[int, str | None] = {}
     # Punctuation and symbols separate words (羅生門・鼻 → 羅生門 鼻); the BMP covers the
     # characters of bibliographic records.
+    # Control characters separate words too; invisible format characters (zero-width space,
+    # soft hyphen, BOM) and stray surrogates are dropped, so no key holds a character that
+    # cannot be typed or stored.
     for code in range(0x10000):
-        if unicodedata.category(chr(code))[0] in "PS":
+        category = unicodedata.category(chr(code))
+        if category[0] in "PS" or category == "Cc":
             katakana[code] = " "
+        elif category in ("Cf", "Cs"):
+            katakana[code] = None
     # Small kana read as their full-size letters (キャット ≈ キヤット, as NDL readings write them).
     katakana.update(str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ"))
     # Kana spelled two ways for one sound.
@@ -77,12 +83,18 @@ def search_key(text: str) -> str:
     """The form both the catalog index and a query are reduced to before matching.
 
     Full-/half-width (NFKC), case, hiragana/katakana, small kana, ヴ/バ, ヂ/ジ, ヅ/ズ, ヲ/オ and
-    the long-vowel mark are folded; punctuation becomes a space; runs of spaces become one.
+    the long-vowel mark are folded; punctuation, symbols and control characters become a space,
+    invisible format characters vanish; runs of spaces become one.
     """
     return " ".join(_fold(text).split())
 
 
+# Joins the parts folded in one pass: a private-use character, which the folds leave alone
+# (a control character would become a space).
+_PART_BREAK = "\ue000"
+
+
 def search_key_of_parts(parts: list[str]) -> list[str]:
     """`search_key` of several texts with every space removed, in one pass (for indexing)."""
-    folded = _fold("\x00".join(p.replace("\x00", "") for p in parts))
-    return ["".join(part.split()) for part in folded.split("\x00")]
+    folded = _fold(_PART_BREAK.join(p.replace(_PART_BREAK, "") for p in parts))
+    return ["".join(part.split()) for part in folded.split(_PART_BREAK)]

@@ -20,9 +20,12 @@ class Title(Model):
     isbn = fields.CharField(max_length=13, null=True, unique=True)
     ndc = fields.CharField(max_length=16, default="")
     material_type = fields.CharEnumField(MaterialType, max_length=16, default=MaterialType.BOOK)
-    # Normalised text (NFKC, katakana, lower case) of title, author, publisher and readings,
-    # kept in step by the catalog service; the search index is built from it.
+    # What the title is found and sorted by (`app.domain.search_index.indexed_columns`): every
+    # writer of titles stores them with the title; the databases index `search_grams` by
+    # trigger (SQLite) or index expression (PostgreSQL).
     search_text = fields.TextField(default="")
+    search_grams = fields.TextField(default="", db_default="")
+    title_reading_key = fields.CharField(max_length=201, default="", db_default="")
     arrived_on = fields.DateField(null=True, db_index=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
@@ -44,4 +47,5 @@ class Item(Model):
 
     class Meta:
         table = "items"
-        indexes = (("title_id", "status"),)
+        # Covering the availability of a title (loanable copies by status): index only.
+        indexes = (("title_id", "status", "loanable"),)

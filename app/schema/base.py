@@ -1,14 +1,27 @@
-"""Shared GraphQL plumbing: Relay cursor connections paged in the database, node loading, IDs."""
+"""Shared GraphQL plumbing: Relay cursor connections paged in the database, node loading, IDs.
+
+Two kinds of cursors. Keyset cursors (`KeysetPage`, `encode_cursor`): opaque, they hold the
+list's order key of a row and its id, so the next page starts right after that row whatever was
+added or removed before it. Offset cursors (`Page`): the position in the list, for the lists
+not yet moved to keysets. A cursor that is not one of the list's is refused with
+BAD_USER_INPUT, never an error of the server.
+"""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date
 from enum import Enum
 from typing import Annotated, Any, Awaitable, Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.utils.str_converters import to_camel_case
+
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.messages import message_for
 
 NodeType = TypeVar("NodeType")
 
@@ -52,6 +65,80 @@ First = Annotated[int | None, strawberry.argument(
 After = Annotated[str | None, strawberry.argument(
     description="Return the items after this cursor: `pageInfo.endCursor` of the page before (left out for "
     "the first page). Only a cursor this list gave out is accepted.")]
+
+
+def bad_user_input(error: DomainError) -> GraphQLError:
+    """A bad argument of a query (a keyword no search can take, a cursor that is not one): a
+    GraphQL error with `extensions.code` BAD_USER_INPUT, the Japanese message from the catalogue,
+    the `ErrorCode` as `extensions.reason` and the argument as `extensions.argument`."""
+    failure = error.failures[0]
+    extensions: dict[str, Any] = {"code": "BAD_USER_INPUT", "reason": failure.code.value}
+    if failure.field:
+        extensions["argument"] = to_camel_case(failure.field[0])
+    return GraphQLError(message_for(failure), extensions=extensions)
+
+
+def _refuse(code: ErrorCode, argument: str) -> GraphQLError:
+    return bad_user_input(DomainError(code, argument))
+
+
+# Keys of keyset cursors: integers the database's INTEGER holds, texts of a sort key's size.
+_INT_RANGE = range(-(2**31), 2**31)
+_MAX_TEXT_KEY = 300
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def encode_cursor(kind: str, key: Sequence[Any]) -> str:
+    """An opaque keyset cursor: the list's kind (no colon) and a row's key (its order values,
+    then its id)."""
+    values = [v.isoformat() if isinstance(v, date) else v for v in key]
+    return relay.to_base64(kind, json.dumps(values, ensure_ascii=False, separators=(",", ":")))
+
+
+def _key_value(value: Any, kind: type) -> Any:
+    if kind is int and type(value) is int and value in _INT_RANGE:
+        return value
+    if kind is str and isinstance(value, str) and len(value) <= _MAX_TEXT_KEY and not _NOT_TEXT.search(value):
+        return value
+    if kind is date and isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ValueError(value)
+
+
+def decode_cursor(cursor: str, kind: str, types: Sequence[type], argument: str = "after") -> tuple[Any, ...]:
+    """The key inside a keyset cursor of this kind, typed as `types`; BAD_USER_INPUT otherwise."""
+    try:
+        prefix, payload = relay.from_base64(cursor)
+        values = json.loads(payload)
+        if prefix != kind or not isinstance(values, list) or len(values) != len(types):
+            raise ValueError(prefix)
+        return tuple(_key_value(v, t) for v, t in zip(values, types))
+    except (ValueError, TypeError, UnicodeError):
+        raise _refuse(ErrorCode.INVALID_CURSOR, argument) from None
+
+
+class KeysetPage:
+    """The slice a `first`/`after` pair asks for, by keyset: rows after the key in `after`."""
+
+    def __init__(self, first: int | None, after: str | None, max_size: int, kind: str,
+                 types: Sequence[type]) -> None:
+        if first is not None and first < 0:
+            raise _refuse(ErrorCode.INVALID_PAGE_SIZE, "first")
+        self.limit = min(DEFAULT_PAGE_SIZE if first is None else first, max_size)
+        self.kind = kind
+        self.after = decode_cursor(after, kind, types) if after else None
+
+    def connection(self, rows: Sequence[Any], keys: Sequence[Sequence[Any]], node: Callable[[Any], NodeType],
+                   make: Callable[..., Any] | None = None, **fields: Any) -> Any:
+        """A connection (`make`, `Connection` by default) of `rows`, fetched with `limit + 1` to
+        know if a next page exists; each edge's cursor is its row's key."""
+        edges = [Edge(node=node(row), cursor=encode_cursor(self.kind, key))
+                 for row, key in zip(rows[: self.limit], keys)]
+        page_info = relay.PageInfo(
+            has_next_page=len(rows) > self.limit, has_previous_page=self.after is not None,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+        )
+        return (make or Connection)(edges=edges, page_info=page_info, **fields)
 
 
 class Page:

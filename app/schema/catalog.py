@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from datetime import date
 from typing import Annotated, Awaitable, Iterable
 
 import strawberry
-from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 
-from app.domain import catalog, circulation
+from app.domain import catalog, catalog_search, circulation
 from app.domain.catalog import CatalogFilter, TitlePage
+from app.domain.catalog_search import SearchResult, SearchSort
+from app.domain.errors import DomainError
 from app.models import Favorite as FavoriteModel
 from app.models import Item as ItemModel
 from app.models import Title as TitleModel
 from app.models.enums import ItemStatus, MaterialType
 from app.schema import loaders
 from app.domain.messages import MATERIAL_NAMES
-from app.schema.base import After, Connection, First, Page, described_enum, load_nodes
+from app.schema.base import After, First, KeysetPage, bad_user_input, described_enum, load_nodes
 from app.schema.context import Context
 from app.settings import Policy
 
@@ -185,10 +188,96 @@ _FILTER = "Narrow the list: material types, on the shelf now, holdable now (all 
 
 
 def _filter(value: CatalogFilterInput | None, policy: Policy) -> CatalogFilter:
-    return value.to_domain(policy) if value else CatalogFilter()
+    # The web-hold materials always: the holdable facet counts them even without the narrowing.
+    return value.to_domain(policy) if value else CatalogFilter(web_hold_materials=policy.web_hold_materials)
 
 
-def title_connection(info: Info[Context, None], page: Page, result: TitlePage) -> Connection[Title]:
+CatalogSortEnum = described_enum(SearchSort, "CatalogSort", "Orders of a catalog search (並び順).", {
+    SearchSort.RELEVANCE: "適合度順: titles that are exactly the keyword (title or its reading) first, then titles "
+    "whose title holds every word, then the others (a word only in the author or publisher); newest record "
+    "first within each.",
+    SearchSort.NEWEST: "出版年の新しい順: by year of publication, newest first (titles without a year last), then "
+    "newest record first.",
+    SearchSort.TITLE_READING: "タイトルの五十音順: by the title's reading (ヨミ; the title itself when it has none), "
+    "dakuten set aside (ガ sorts with カ).",
+})
+
+
+@strawberry.type(description="A count of titles, exact or a lower bound.")
+class FacetCount:
+    count: int = strawberry.field(description="Number of titles.")
+    is_exact: bool = strawberry.field(
+        description="False when `count` is a lower bound: availability is counted over the newest "
+        f"{catalog_search.SHELF_COUNT_LIMIT:,} matching titles only.")
+
+
+@strawberry.type(description="A material type and how many titles of the result have it.")
+class MaterialTypeFacet:
+    material_type: MaterialTypeEnum = strawberry.field(description="The material type (資料種別).")  # type: ignore[valid-type]
+    count: int = strawberry.field(description="Number of titles of this type (the availability narrowing applied).")
+    is_exact: bool = strawberry.field(description="False when `count` is a lower bound (see FacetCount.isExact).")
+
+
+@strawberry.type(description="絞り込み: how many titles each narrowing option would leave, for the current keyword. "
+                 "Each option is counted with the choices of the other group applied and its own group's left "
+                 "out, so a client can show every option with its count.")
+class CatalogFacets:
+    material_types: list[MaterialTypeFacet] = strawberry.field(
+        description="Every material type with its count (zero included), in a fixed order.")
+    available_now: FacetCount = strawberry.field(
+        description="Titles with a copy on the shelf now (the material type narrowing applied).")
+    holdable: FacetCount = strawberry.field(
+        description="Titles a Web予約 can be placed on now: owned, every copy out (the material type narrowing applied).")
+
+    @classmethod
+    def from_domain(cls, facets: catalog_search.Facets) -> CatalogFacets:
+        return cls(
+            material_types=[MaterialTypeFacet(material_type=m, count=c.value, is_exact=c.exact)
+                            for m, c in facets.material_types],
+            available_now=FacetCount(count=facets.available_now.value, is_exact=facets.available_now.exact),
+            holdable=FacetCount(count=facets.holdable.value, is_exact=facets.holdable.exact),
+        )
+
+
+@strawberry.type(name="TitleConnection", description="A page of titles (a search or a list), with Relay cursors.")
+class TitleConnection(relay.Connection[Title]):
+    result: strawberry.Private[TitlePage]
+
+    # Sync resolvers: a search's counts are at hand with its page (then no coroutine per
+    # field); a list counts when asked, and the resolver hands graphql-core the awaitable.
+    @strawberry.field(description="Number of titles in the whole list (for a search: the matching titles, "
+                      "narrowing applied). Counted only when asked.")
+    def total_count(self) -> int:
+        return loaders.then(self._count(), lambda c: c.value)  # type: ignore[return-value]
+
+    @strawberry.field(description="False when `totalCount` is a lower bound: a search narrowed by availability "
+                      f"counts it over the newest {catalog_search.SHELF_COUNT_LIMIT:,} matching titles only.")
+    def total_count_is_exact(self) -> bool:
+        return loaders.then(self._count(), lambda c: c.exact)  # type: ignore[return-value]
+
+    def _count(self) -> catalog.Count | Awaitable[catalog.Count]:
+        if self.counted is None:
+            self.counted = self.result.count_now()
+            if inspect.isawaitable(self.counted):
+                self.counted = asyncio.ensure_future(self.counted)  # one count for both fields
+        return self.counted
+
+    counted: strawberry.Private[object] = None
+
+    @strawberry.field(description="Counts of the narrowing options for the current keyword (searchCatalog only; "
+                      "null for the other lists).")
+    def facets(self) -> CatalogFacets | None:
+        found = self.result.facets_now() if isinstance(self.result, SearchResult) else None
+        return None if found is None else loaders.then(found, CatalogFacets.from_domain)  # type: ignore[return-value]
+
+    @strawberry.field(description="The words the keyword was searched as, after folding (widths, kana, "
+                      "punctuation): every one must occur. Empty when the keyword has nothing to search for "
+                      "(the whole catalog is listed). Null for lists other than searchCatalog.")
+    def search_terms(self) -> list[str] | None:
+        return list(self.result.terms) if isinstance(self.result, SearchResult) else None
+
+
+def title_connection(info: Info[Context, None], page: KeysetPage, result: TitlePage) -> TitleConnection:
     """A connection of titles; the loaders learn the titles and their availability read with the
     page, so neither costs another query."""
     titles, availability = loaders.titles(info.context), loaders.availability(info.context)
@@ -196,29 +285,40 @@ def title_connection(info: Info[Context, None], page: Page, result: TitlePage) -
         titles.prime(row.id, row)
     for title_id, known in result.availability.items():
         availability.prime(title_id, known)
-    return page.connection(result.titles, result.count,
-                           lambda row: Title.from_model(row, result.availability.get(row.id)))
+    return page.connection(result.titles, result.keys, lambda row: Title.from_model(row, result.availability.get(row.id)),
+                           make=TitleConnection, result=result)
+
+
+_SORT_KEYS: dict[SearchSort, tuple[type, ...]] = {
+    SearchSort.RELEVANCE: (int, int), SearchSort.NEWEST: (int, int), SearchSort.TITLE_READING: (str, int),
+}
 
 
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(
         description="資料検索: titles whose title, author, publisher or their readings (ヨミ) contain every "
-        "word of `keyword` (hiragana, katakana, half-/full-width all match), newest first. "
-        "An empty keyword lists the whole catalog."
+        "word of `keyword` (hiragana, katakana, half-/full-width all match), in the order `sort` asks, with "
+        "facet counts for narrowing. An empty keyword lists the whole catalog. Public (guests too)."
     )
     async def search_catalog(
-        self, info: Info[Context, None], keyword: Annotated[str, strawberry.argument(
-            description="Words to find, separated by spaces (all must match); up to 200 characters. Empty: "
-            "every title.")] = "",
+        self, info: Info[Context, None],
+        keyword: Annotated[str, strawberry.argument(
+            description="Words to find (up to 200 characters; words are separated by spaces, all must occur). "
+            "Control characters are refused (BAD_USER_INPUT); quotes, *, %, _ and the like are plain text.")] = "",
         filter: Annotated[CatalogFilterInput | None, strawberry.argument(description=_FILTER)] = None,
+        sort: Annotated[CatalogSortEnum, strawberry.argument(  # type: ignore[valid-type]
+            description="The order (default RELEVANCE).")] = SearchSort.RELEVANCE,
         first: First = None, after: After = None,
-    ) -> Connection[Title]:
-        if len(keyword) > catalog.MAX_QUERY_LENGTH:
-            raise GraphQLError(f"Argument 'keyword' is longer than {catalog.MAX_QUERY_LENGTH} characters.")
-        page = Page(first, after, info.context.settings.max_page_size)
-        flt = _filter(filter, info.context.settings.policy)
-        result = await catalog.search(keyword, flt, offset=page.offset, limit=page.limit)
+    ) -> TitleConnection:
+        order = SearchSort(sort)
+        page = KeysetPage(first, after, info.context.settings.max_page_size, f"searchCatalog.{order.value}", _SORT_KEYS[order])
+        try:
+            flt = _filter(filter, info.context.settings.policy)
+            result = await catalog_search.search(info.context.deps.search_cache, keyword, flt, order,
+                                                 after=page.after, limit=page.limit)
+        except DomainError as error:
+            raise bad_user_input(error) from None
         return title_connection(info, page, result)
 
     @strawberry.field(description="新着資料: titles received in the last `NEW_ARRIVAL_DAYS` days, newest first.")
@@ -226,17 +326,17 @@ class CatalogQuery:
         self, info: Info[Context, None],
         filter: Annotated[CatalogFilterInput | None, strawberry.argument(description=_FILTER)] = None,
         first: First = None, after: After = None,
-    ) -> Connection[Title]:
+    ) -> TitleConnection:
         ctx = info.context
-        page = Page(first, after, ctx.settings.max_page_size)
-        flt = _filter(filter, ctx.settings.policy)
-        result = await catalog.new_arrivals(ctx.deps.today(), ctx.settings.new_arrival_days, flt,
-                                            offset=page.offset, limit=page.limit)
+        page = KeysetPage(first, after, ctx.settings.max_page_size, "newArrivals", (date, int))
+        result = await catalog.new_arrivals(ctx.deps.today(), ctx.settings.new_arrival_days,
+                                            _filter(filter, ctx.settings.policy), after=page.after, limit=page.limit)
         return title_connection(info, page, result)
 
     @strawberry.field(description="予約の多い資料: titles with the most active holds, most first.")
     async def most_held_titles(
-        self, info: Info[Context, None], first: First = None, after: After = None,
-    ) -> Connection[Title]:
-        page = Page(first, after, info.context.settings.max_page_size)
-        return title_connection(info, page, await catalog.most_held(offset=page.offset, limit=page.limit))
+        self, info: Info[Context, None],
+        first: First = None, after: After = None,
+    ) -> TitleConnection:
+        page = KeysetPage(first, after, info.context.settings.max_page_size, "mostHeldTitles", (int, int))
+        return title_connection(info, page, await catalog.most_held(after=page.after, limit=page.limit))

@@ -110,6 +110,14 @@ WHEN: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TIME: "A calendar event time not written HH:MM (24-hour).",
     ErrorCode.TEXT_TOO_LONG: "A calendar day's note or an event's description over its length.",
     ErrorCode.CONFIRMATION_REQUIRED: "`deleteReadingRecords` without 削除する typed in `confirmation`.",
+    ErrorCode.KEYWORD_TOO_LONG: "A search keyword over 200 characters (a bad request: `extensions.reason` of a "
+    "BAD_USER_INPUT error).",
+    ErrorCode.KEYWORD_INVALID_CHARACTER: "A search keyword holding a control character (NUL, escape…) or a lone "
+    "surrogate (`extensions.reason` of a BAD_USER_INPUT error).",
+    ErrorCode.INVALID_CURSOR: "An `after` cursor that is not one of the list's: malformed, out of range, or of "
+    "another list or order (`extensions.reason` of a BAD_USER_INPUT error).",
+    ErrorCode.INVALID_PAGE_SIZE: "A negative `first` on a list paged by keyset (`extensions.reason` of a "
+    "BAD_USER_INPUT error).",
 }
 
 
@@ -125,6 +133,7 @@ ErrorCodeEnum = described_enum(
     "added over time: show the `message` of a code you do not know.",
     {code: text for code in ErrorCode if (text := _described(code))},
 )
+
 
 
 @strawberry.type(description="An expected failure: shown to the patron, never a bug.")
@@ -174,3 +183,4 @@ def handle_user_errors(payload: type[P]) -> Callable[[Callable[..., Awaitable[P]
         return wrapper
 
     return decorate
+
