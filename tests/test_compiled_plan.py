@@ -10,6 +10,7 @@ import pytest
 from graphql import parse
 from graphql.execution.values import VariableValues
 
+from app.domain.catalog_search import SearchSort
 from app.schema import schema as exported_schema
 from app.schema.compiled.plan import ATTRIBUTE, NODE_ID, RESOLVER, TYPENAME, Compiler, Unsupported, directive_variables
 from tests.hardening import log_output
@@ -25,7 +26,8 @@ def compile_(text: str, name: str | None = None, variables: VariableValues = NO_
 def test_a_field_is_read_the_cheapest_way_it_can_be():
     plan = compile_("{ searchCatalog(first: 2) { __typename edges { node { id title holdable } } } }")
     [search] = plan.root.fields
-    assert search.how == RESOLVER and search.static_kwargs == {"keyword": "", "filter": None, "first": 2, "after": None}
+    assert search.how == RESOLVER and search.static_kwargs == {"keyword": "", "filter": None, "sort": SearchSort.RELEVANCE,
+                                                               "first": 2, "after": None}
     connection = search.completion.object
     typename, edges = connection.fields
     node = edges.completion.item.object.fields[0].completion.object

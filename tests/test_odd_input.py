@@ -34,8 +34,9 @@ async def test_a_cursor_beyond_range_or_in_other_digits_is_a_bad_request(client,
     after = relay.to_base64("arrayconnection", cursor)
     body = await client.execute('query($after: String) { searchCatalog(after: $after) { totalCount } }',
                                 {"after": after})
-    assert body["errors"][0]["message"] == "Argument 'after' is not a valid cursor."
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # The catalog's lists page by keyset: an offset cursor, whatever its digits, is not one of theirs.
+    assert body["errors"][0]["message"] == "ページの指定（カーソル）が正しくありません。一覧の最初から読み直してください。"
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "reason": "INVALID_CURSOR", "argument": "after"}
 
 
 async def test_mutations_given_huge_ids_find_nothing(client, deps):
