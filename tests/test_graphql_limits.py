@@ -12,7 +12,7 @@ from app.domain import accounts
 from app.domain.errors import DomainError, ErrorCode
 from app.main import create_app
 from app.models import AuthThrottle
-from app.schema.base import Page, connection_of
+from app.schema.base import KeysetPage, connection_of
 from app.schema.security import GUESS_SENSITIVE_FIELDS, OneGuessPerOperation, is_unexpected, present_errors
 from tests.conftest import http_client
 from tests.hardening import log_output, mutation, production, production_app
@@ -105,20 +105,22 @@ async def test_graphiqls_introspection_query_fits_the_default_limits(client):
 
 
 def test_first_is_capped_by_the_page_size_limit(settings):
-    assert Page(10_000, None, settings.max_page_size).limit == settings.max_page_size
-    connection = connection_of(list(range(250)), 1000, None, settings.max_page_size)
+    assert KeysetPage(10_000, None, settings.max_page_size, "list", (int,)).limit == settings.max_page_size
+    connection = connection_of(list(range(250)), 1000, None, settings.max_page_size, kind="list",
+                               key=lambda n: (n,), types=(int,))
     assert len(connection.edges) == settings.max_page_size and connection.page_info.has_next_page
-    assert Page(None, None, settings.max_page_size).limit == 20
+    assert KeysetPage(None, None, settings.max_page_size, "list", (int,)).limit == 20
 
 
 def test_a_negative_first_is_a_bad_request_shown_as_it_is(settings):
     with pytest.raises(GraphQLError) as raised:
-        Page(-1, None, settings.max_page_size)
+        KeysetPage(-1, None, settings.max_page_size, "list", (int,))
     # Raised inside a resolver, it reaches the client unmasked: it is about the request.
     error = located_error(raised.value, None, ["viewer", "loans"])
     assert not is_unexpected(error)
     shown = present_errors([error], request_id="r1", settings=settings)
-    assert shown[0].message == "Argument 'first' must be a non-negative integer."
+    assert shown[0].message == "1ページの件数（first）は0以上の数で指定してください。"
+    assert shown[0].extensions["code"] == "BAD_USER_INPUT"
 
 
 # --- one guess per operation --------------------------------------------------------------

@@ -618,22 +618,39 @@ class CurrentLoan:
     returned_at: datetime | None = None
 
 
-async def current_loans(patron_id: int, offset: int, limit: int) -> tuple[list[CurrentLoan], int | None]:
-    """Up to `limit` of the patron's current loans from `offset`, earliest due date first, and
-    the number of all of them (None if the page is past the end): one statement."""
+# The order of 貸出中一覧: earliest due date first, the id breaking ties (a keyset: (due date, id)).
+LOAN_LIST_KEY_TYPES = (date, int)
+
+
+def loan_list_key(loan: CurrentLoan) -> tuple[date, int]:
+    return (loan.due_date, loan.id)
+
+
+async def current_loans(patron_id: int, after: tuple[date, int] | None, limit: int) -> tuple[list[CurrentLoan], int]:
+    """Up to `limit` of the patron's current loans after the key `after` (from the start: None),
+    earliest due date first, and the number of all of them: one statement."""
+    keyset, values = "", []
+    if after is not None:
+        keyset, values = " AND (l.due_date > ? OR (l.due_date = ? AND l.id > ?))", [after[0], after[0], after[1]]
     rows = await db.fetch(
         "SELECT l.id, l.item_id, l.title_id, l.checked_out_at, l.due_date, l.renewal_count, "
-        f"{catalog.holds_waiting_sql('l.title_id')} AS holds_waiting, count(*) OVER () AS total, {_TITLE_COLUMNS} "
-        "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL "
-        "ORDER BY l.due_date, l.id LIMIT ? OFFSET ?",
-        patron_id, limit, offset,
+        f"{catalog.holds_waiting_sql('l.title_id')} AS holds_waiting, "
+        "(SELECT count(*) FROM loans a WHERE a.patron_id = l.patron_id AND a.returned_at IS NULL) AS total, "
+        f"{_TITLE_COLUMNS} "
+        "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL"
+        f"{keyset} ORDER BY l.due_date, l.id LIMIT ?",
+        patron_id, *values, limit,
     )
     loans = [
         CurrentLoan(row["id"], row["item_id"], row["title_id"], patron_id, db.to_datetime(row["checked_out_at"]),
                     db.to_date(row["due_date"]), row["renewal_count"], _title_row(row), row["holds_waiting"])
         for row in rows
     ]
-    return loans, rows[0]["total"] if rows else None
+    if rows:
+        return loans, rows[0]["total"]
+    total = await db.fetch("SELECT count(*) AS n FROM loans WHERE patron_id = ? AND returned_at IS NULL", patron_id) \
+        if after is not None else [{"n": 0}]
+    return loans, total[0]["n"]
 
 
 @dataclass(slots=True)
@@ -656,8 +673,25 @@ class ActiveHold:
     cancel_reason: CancelReason | None = None
 
 
+# The order of 予約中一覧: ready holds first (to collect), then in the order placed, the id breaking
+# ties (a keyset: (0 for ready, placed at, id)).
+HOLD_LIST_KEY_TYPES = (int, datetime, int)
+
+
+def hold_list_key(hold: ActiveHold) -> tuple[int, datetime, int]:
+    return (0 if hold.status is HoldStatus.READY else 1, hold.placed_at, hold.id)
+
+
+# The order of the cart: in the order titles were added (a keyset: (added at, id)).
+CART_KEY_TYPES = (datetime, int)
+
+
+def cart_key(line: CartLine) -> tuple[datetime, int]:
+    return (line.added_at, line.id)
+
+
 async def active_holds(patron_id: int) -> list[ActiveHold]:
-    """The patron's waiting and ready holds in the order placed: one statement."""
+    """The patron's waiting and ready holds, ready ones first, then in the order placed: one statement."""
     rows = await db.fetch(
         "SELECT h.id, h.title_id, h.item_id, h.source, h.status, h.contact_email, h.placed_at, h.ready_at, "
         f"h.pickup_deadline, CASE WHEN h.status = ? THEN {_place_in_line('h')} END AS queue_position, "
@@ -665,13 +699,15 @@ async def active_holds(patron_id: int) -> list[ActiveHold]:
         f"WHERE h.patron_id = ? AND h.status IN (?, ?) ORDER BY h.placed_at, h.id",
         _WAITING, patron_id, *(s.value for s in ACTIVE_HOLD_STATUSES),
     )
-    return [
+    holds = [
         ActiveHold(row["id"], patron_id, row["title_id"], row["item_id"], HoldSource(row["source"]),
                    HoldStatus(row["status"]), row["contact_email"], db.to_datetime(row["placed_at"]),
                    db.to_datetime(row["ready_at"]), db.to_date(row["pickup_deadline"]), _title_row(row),
                    row["queue_position"])
         for row in rows
     ]
+    holds.sort(key=hold_list_key)
+    return holds
 
 
 @dataclass(slots=True)

@@ -42,14 +42,18 @@ async def enqueue(deps: Deps, kind: NoticeKind, *, dedupe_key: str, patron_id: i
     await Notice.bulk_create([notice], ignore_conflicts=True)
 
 
+# The order of the notices' lists: newest first (the last column breaks ties, for keyset cursors).
+NEWEST_FIRST = ("-created_at", "-id")
+
+
 def for_patron(patron_id: int) -> QuerySet[Notice]:
     """The patron's own notices, newest first (viewer.notices)."""
-    return Notice.filter(patron_id=patron_id).order_by("-created_at", "-id")
+    return Notice.filter(patron_id=patron_id).order_by(*NEWEST_FIRST)
 
 
 def failed() -> QuerySet[Notice]:
     """Notices that will not be sent without help, newest first (staff)."""
-    return Notice.filter(status=NoticeStatus.FAILED).order_by("-created_at", "-id")
+    return Notice.filter(status=NoticeStatus.FAILED).order_by(*NEWEST_FIRST)
 
 
 def _back_in_the_outbox(deps: Deps) -> dict[str, Any]:

@@ -1,17 +1,16 @@
 """Shared GraphQL plumbing: Relay cursor connections paged in the database, node loading, IDs.
 
-Two kinds of cursors. Keyset cursors (`KeysetPage`, `encode_cursor`): opaque, they hold the
-list's order key of a row and its id, so the next page starts right after that row whatever was
-added or removed before it. Offset cursors (`Page`): the position in the list, for the lists
-not yet moved to keysets. A cursor that is not one of the list's is refused with
-BAD_USER_INPUT, never an error of the server.
+Every list pages by keyset (`KeysetPage`, `encode_cursor`): a cursor is opaque and holds the
+list's order key of a row, ending in its id, so the next page starts right after that row
+whatever was added or removed before it. A cursor that is not one of the list's (another list's,
+a made-up one) is refused with BAD_USER_INPUT, never an error of the server.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, Awaitable, Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
@@ -26,7 +25,6 @@ from app.domain.messages import message_for
 NodeType = TypeVar("NodeType")
 
 DEFAULT_PAGE_SIZE = 20
-_CURSOR_PREFIX = "arrayconnection"
 # Every primary key is a 32-bit integer column (PostgreSQL `integer`): a larger number names
 # no row, and would be refused by the driver rather than found missing.
 MAX_ROW_ID = 2**31 - 1
@@ -100,6 +98,11 @@ def _key_value(value: Any, kind: type) -> Any:
         return value
     if kind is str and isinstance(value, str) and len(value) <= _MAX_TEXT_KEY and not _NOT_TEXT.search(value):
         return value
+    if kind is datetime and isinstance(value, str):
+        instant = datetime.fromisoformat(value)
+        if instant.tzinfo is None:
+            raise ValueError(value)
+        return instant
     if kind is date and isinstance(value, str):
         return date.fromisoformat(value)
     raise ValueError(value)
@@ -140,81 +143,84 @@ class KeysetPage:
         )
         return (make or Connection)(edges=edges, page_info=page_info, **fields)
 
-
-class Page:
-    """The slice a `first`/`after` pair asks for: offset and limit (capped by the settings)."""
-
-    def __init__(self, first: int | None, after: str | None, max_size: int) -> None:
-        if first is not None and first < 0:
-            raise GraphQLError("Argument 'first' must be a non-negative integer.")
-        self.limit = min(DEFAULT_PAGE_SIZE if first is None else first, max_size)
-        self.offset = 0
-        if after:
-            try:
-                prefix, value = relay.from_base64(after)
-            except (ValueError, TypeError):
-                prefix, value = None, None
-            position = parse_decimal(value) if prefix == _CURSOR_PREFIX else None
-            if position is None:
-                raise GraphQLError("Argument 'after' is not a valid cursor.", extensions={"code": "BAD_USER_INPUT"})
-            self.offset = position + 1
-
-    def connection(self, rows: Sequence[Any], total: Callable[[], Awaitable[int]] | int,
-                   node: Callable[[Any], NodeType] = lambda row: row) -> Connection[NodeType]:
-        """Build a connection from `rows`, fetched with `limit + 1` to know if a next page exists."""
-        has_next = len(rows) > self.limit
-        edges = [
-            Edge(node=node(row), cursor=relay.to_base64(_CURSOR_PREFIX, self.offset + i))
-            for i, row in enumerate(rows[: self.limit])
-        ]
-        return Connection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=has_next,
-                has_previous_page=self.offset > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            _total=total,
-        )
-
-    def counted(self, total: int) -> Connection[Any]:
-        """An empty page (`first: 0`) of a list of `total` items: the count alone says if more follow."""
-        return Connection(
-            edges=[],
-            page_info=relay.PageInfo(has_next_page=total > self.offset, has_previous_page=self.offset > 0,
-                                     start_cursor=None, end_cursor=None),
-            _total=total,
-        )
-
-    def slice(self, items: Sequence[Any]) -> Sequence[Any]:
-        """Rows of an in-memory list for this page (plus one, to detect a next page)."""
-        return items[self.offset : self.offset + self.limit + 1]
+    def counted(self, total: int, more: bool) -> Connection[Any]:
+        """An empty page (`first: 0`) of a list of `total` items (`more`: rows follow the cursor)."""
+        return Connection(edges=[], page_info=relay.PageInfo(
+            has_next_page=more, has_previous_page=self.after is not None, start_cursor=None, end_cursor=None,
+        ), _total=total)
 
 
-def connection_of(items: Sequence[Any], first: int | None, after: str | None, max_size: int,
-                  node: Callable[[Any], NodeType] = lambda row: row) -> Connection[NodeType]:
-    """A connection over a list already in memory (short lists such as a patron's loans)."""
-    page = Page(first, after, max_size)
-    return page.connection(page.slice(items), len(items), node)
+def _key_types(model: Any, order: Sequence[str]) -> tuple[type, ...]:
+    """The Python types of the columns of an `order_by` (`"-created_at", "-id"`) of a model."""
+    from tortoise import fields
+
+    kinds = []
+    for name in order:
+        field = model._meta.fields_map[name.lstrip("-")]
+        if isinstance(field, fields.DatetimeField):
+            kinds.append(datetime)
+        elif isinstance(field, fields.DateField):
+            kinds.append(date)
+        elif isinstance(field, (fields.IntField, fields.BigIntField, fields.SmallIntField)):
+            kinds.append(int)
+        else:
+            kinds.append(str)
+    return tuple(kinds)
+
+
+def _after(order: Sequence[str], key: Sequence[Any]) -> Any:
+    """The Tortoise condition "after this key in this order": for `(a desc, id desc)`,
+    `a < a0 OR (a = a0 AND id < id0)`."""
+    from tortoise.expressions import Q
+
+    condition = None
+    for k, name in enumerate(order):
+        column = name.lstrip("-")
+        step = Q(**{f"{column}__{'lt' if name.startswith('-') else 'gt'}": key[k]},
+                 **{o.lstrip("-"): v for o, v in zip(order[:k], key[:k])})
+        condition = step if condition is None else condition | step
+    return condition
 
 
 async def query_connection(query: Any, first: int | None, after: str | None, max_size: int,
-                           node: Callable[[Any], NodeType],
-                           count: Callable[[], Awaitable[int]] | None = None) -> Connection[NodeType]:
-    """A connection over an ordered Tortoise query (or a function making it, when building it is
-    worth saving), paged in the database, counted only when asked (`first: 0` reads no rows:
-    the count alone)."""
-    page = Page(first, after, max_size)
-    if count is not None and page.limit == 0:
-        return page.counted(await count())
-    if callable(query) and not hasattr(query, "offset"):
+                           node: Callable[[Any], NodeType], count: Callable[[], Awaitable[int]] | None = None, *,
+                           kind: str, order: Sequence[str]) -> Connection[NodeType]:
+    """A connection over a Tortoise query ordered by `order` (ending in the id, as the query's own
+    `order_by`), paged by keyset in the database: the cursor holds a row's `order` values, so rows
+    added or removed before it never shift the next page. Counted only when asked (`first: 0`
+    reads no rows: the count alone). `query` may be a function making it, when building it is
+    worth saving for a count alone (My Page's favorites)."""
+    if callable(query) and not hasattr(query, "filter"):
+        if first == 0 and after is None and count is not None:
+            total = await count()
+            return Connection(edges=[], page_info=relay.PageInfo(
+                has_next_page=total > 0, has_previous_page=False, start_cursor=None, end_cursor=None), _total=total)
         query = query()
+    page = KeysetPage(first, after, max_size, kind, _key_types(query.model, order))
     count = count or query.count
+    if page.after is not None:
+        query = query.filter(_after(order, page.after))
     if page.limit == 0:
-        return page.counted(await count())
-    rows = await query.offset(page.offset).limit(page.limit + 1)
-    return page.connection(rows, count, node)
+        total = await count()
+        more = total > 0 if page.after is None else await query.exists()
+        return page.counted(total, more)
+    rows = await query.limit(page.limit + 1)
+    keys = [tuple(getattr(row, name.lstrip("-")) for name in order) for row in rows]
+    return page.connection(rows, keys, node, _total=count)
+
+
+def connection_of(items: Sequence[Any], first: int | None, after: str | None, max_size: int,
+                  node: Callable[[Any], NodeType] = lambda row: row, *, kind: str,
+                  key: Callable[[Any], tuple[Any, ...]], types: Sequence[type]) -> Connection[NodeType]:
+    """A connection over a short list already in memory, in ascending order of `key(row)` (a
+    patron's holds, the cart), paged by keyset like the others."""
+    page = KeysetPage(first, after, max_size, kind, types)
+    keys = [key(row) for row in items]
+    rows = [(row, k) for row, k in zip(items, keys) if page.after is None or k > page.after]
+    if page.limit == 0:
+        return page.counted(len(items), bool(rows))
+    window = rows[: page.limit + 1]
+    return page.connection([r for r, _ in window], [k for _, k in window], node, _total=len(items))
 
 
 async def edge_of(info: Any, node: Any | None, owner: Any,

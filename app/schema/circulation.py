@@ -25,8 +25,8 @@ from app.models import Patron as PatronModel
 from app.models.enums import CancelReason, HoldSource, HoldStatus, MaterialType
 from app.schema import loaders
 from app.schema.base import (
-    After, Connection, First, Page, connection_of, decode_global_id, described_enum, edge_of, encode_global_id,
-    load_nodes,
+    After, Connection, First, KeysetPage, connection_of, decode_global_id, described_enum, edge_of, encode_global_id,
+    load_nodes, query_connection,
 )
 from app.schema.catalog import Item, Title
 from app.schema.context import Context
@@ -290,28 +290,34 @@ class PatronCirculation:
     @strawberry.field(description="Current loans (貸出中一覧), earliest due date first.")
     async def loans(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Loan]:
         ctx = info.context
-        page = Page(first, after, ctx.settings.max_page_size)
-        rows, total = await circulation.current_loans(self.model.id, page.offset, page.limit + 1)
-        if total is None:  # no row: none at all, or a page past the end
-            total = 0 if page.offset == 0 else LoanModel.filter(patron_id=self.model.id, returned_at=None).count
-        return page.connection(rows, total, lambda m: Loan.from_model(m, ctx))
+        page = KeysetPage(first, after, ctx.settings.max_page_size, "Patron.loans", circulation.LOAN_LIST_KEY_TYPES)
+        rows, total = await circulation.current_loans(self.model.id, page.after, page.limit + 1)
+        if page.limit == 0:
+            return page.counted(total, bool(rows))
+        return page.connection(rows, [circulation.loan_list_key(r) for r in rows],
+                               lambda m: Loan.from_model(m, ctx), _total=total)
 
     @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")
     async def holds(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Hold]:
         ctx = info.context
-        # Active holds are few (the hold limit), so they are sorted here, ready ones first.
+        # Active holds are few (the hold limit): read whole, paged here.
         rows = await circulation.active_holds(self.model.id)
-        rows.sort(key=lambda h: h.status is not HoldStatus.READY)
-        return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx))
+        return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx),
+                             kind="Patron.holds", key=circulation.hold_list_key, types=circulation.HOLD_LIST_KEY_TYPES)
 
     @strawberry.field(description="Cancelled and expired holds (取消済予約一覧), latest first.")
     async def cancelled_holds(self, info: Info[Context, None], first: First = None,
                               after: After = None) -> Connection[Hold]:
         ctx = info.context
-        page = Page(first, after, ctx.settings.max_page_size)
-        query = HoldModel.filter(patron_id=self.model.id, status=HoldStatus.CANCELLED)
-        rows = await query.order_by("-cancelled_at", "-id").offset(page.offset).limit(page.limit + 1).select_related("title")
-        return page.connection(_with_titles(ctx, rows), query.count, lambda m: Hold.from_model(m, ctx))
+        order = ("-cancelled_at", "-id")
+        query = HoldModel.filter(patron_id=self.model.id, status=HoldStatus.CANCELLED).order_by(*order)
+
+        def node(row: HoldModel) -> Hold:
+            _with_titles(ctx, [row])  # read with its title: no query for it
+            return Hold.from_model(row, ctx)
+
+        return await query_connection(query.select_related("title"), first, after, ctx.settings.max_page_size, node,
+                                      query.count, kind="Patron.cancelledHolds", order=order)
 
     @strawberry.field(description="The hold cart (予約カート), in the order titles were added. Only for the "
                       "patron themself (a wish list, like favorites: null for staff).")
@@ -323,7 +329,8 @@ class PatronCirculation:
             return None
         # The cart is short (the cart limit): read whole, counted and paged here.
         rows = await circulation.cart_lines(self.model.id)
-        return connection_of(rows, first, after, ctx.settings.max_page_size, HoldCartEntry.from_model)
+        return connection_of(rows, first, after, ctx.settings.max_page_size, HoldCartEntry.from_model,
+                             kind="Patron.holdCart", key=circulation.cart_key, types=circulation.CART_KEY_TYPES)
 
 
 # --- inputs and payloads ------------------------------------------------------------------

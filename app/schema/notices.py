@@ -101,7 +101,8 @@ class PatronNotices:
     @strawberry.field(description="The patron's notices, newest first, with whether each was sent.")
     async def notices(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Notice]:
         return await query_connection(notices.for_patron(self.id), first, after,  # type: ignore[attr-defined]
-                                      info.context.settings.max_page_size, Notice.from_model)
+                                      info.context.settings.max_page_size, Notice.from_model,
+                                      kind="Patron.notices", order=notices.NEWEST_FIRST)
 
 
 @strawberry.type
@@ -112,7 +113,7 @@ class NoticesQuery:
         if await info.context.staff() is None:
             return None
         return await query_connection(notices.failed(), first, after, info.context.settings.max_page_size,
-                                      Notice.from_model)
+                                      Notice.from_model, kind="failedNotices", order=notices.NEWEST_FIRST)
 
 
 @strawberry.input(description="Put a failed notice back in the outbox (staff).")

@@ -98,9 +98,10 @@ class Bookshelf(relay.Node):
     @strawberry.field(description="Titles on the shelf, last added first.")
     async def entries(self, info: Info[Context, None], first: First = None,
                       after: After = None) -> Connection[BookshelfEntry]:
-        query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by("-added_at", "-id")
+        order = ("-added_at", "-id")
+        query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by(*order)
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      BookshelfEntry.from_model)
+                                      BookshelfEntry.from_model, kind="Bookshelf.entries", order=order)
 
     @classmethod
     def from_model(cls, m: BookshelfModel) -> Bookshelf:
@@ -168,18 +169,20 @@ class PatronShelves:
             return None
         # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
         count = functools.partial(shelves.count_favorites, self.model.id)
-        query = lambda: FavoriteModel.filter(patron_id=self.model.id).order_by("-created_at", "-id")  # noqa: E731
+        order = ("-created_at", "-id")
+        query = lambda: FavoriteModel.filter(patron_id=self.model.id).order_by(*order)  # noqa: E731
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Favorite.from_model, count)
+                                      Favorite.from_model, count, kind="Patron.favorites", order=order)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: First = None,
                           after: After = None) -> Connection[Bookshelf] | None:
         if not await self._mine(info):
             return None
-        query = BookshelfModel.filter(patron_id=self.model.id).order_by("id")
+        order = ("id",)
+        query = BookshelfModel.filter(patron_id=self.model.id).order_by(*order)
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Bookshelf.from_model)
+                                      Bookshelf.from_model, kind="Patron.bookshelves", order=order)
 
     @strawberry.field(
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
@@ -189,9 +192,10 @@ class PatronShelves:
                               after: After = None) -> Connection[ReadingHistoryEntry] | None:
         if not await self._mine(info):
             return None
-        query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by("-borrowed_on", "-id")
+        order = ("-borrowed_on", "-id")
+        query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by(*order)
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      ReadingHistoryEntry.from_model)
+                                      ReadingHistoryEntry.from_model, kind="Patron.readingHistory", order=order)
 
     @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
     async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:
