@@ -75,20 +75,14 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, PatronPrivacy, rel
     @strawberry.field(description="True once the patron has opted in to keeping a loan history "
                       "(借りた本の履歴). Only for the patron themself (null for staff).")
     async def reading_history_enabled(self, info: Info[Context, None]) -> bool | None:
-        viewer = await info.context.patron()
-        if viewer is None or viewer.id != self.model.id:
+        if not (await info.context.viewer()).is_patron(self.model.id):
             return None
         return self.model.reading_history_enabled_at is not None
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        # A patron is visible to that patron and to staff, nobody else.
-        viewer = await info.context.patron()
-        staff = await info.context.staff()
-        return await load_nodes(
-            PatronModel, node_ids, cls.from_model,
-            visible=lambda row: staff is not None or (viewer is not None and viewer.id == row.id),
-        )
+        viewer = await info.context.viewer()
+        return await load_nodes(PatronModel, node_ids, cls.from_model, visible=lambda row: viewer.sees(row.id))
 
 
 @strawberry.type(name="Staff", description="A staff account at the circulation desk.")
@@ -104,8 +98,8 @@ class Staff(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        staff = await info.context.staff()
-        return await load_nodes(StaffModel, node_ids, cls.from_model, visible=lambda row: staff is not None)
+        viewer = await info.context.viewer()
+        return await load_nodes(StaffModel, node_ids, cls.from_model, visible=lambda row: viewer.is_staff)
 
 
 # --- inputs and payloads -------------------------------------------------------------------

@@ -267,7 +267,8 @@ def decode_global_id(value: str | relay.GlobalID, type_name: str) -> int | None:
 
 async def load_nodes(model: Any, node_ids: Iterable[str], build: Callable[[Any], Any],
                      visible: Callable[[Any], bool] = lambda row: True) -> list[Any]:
-    """`resolve_nodes` for a Tortoise model: in the order asked, None where missing or not visible."""
+    """`resolve_nodes` for a Tortoise model (or a query of one): in the order asked, None where
+    missing or not visible."""
     ids = [parse_decimal(i) for i in node_ids]
     wanted = [i for i in ids if i is not None]
     found = {row.id: row for row in await model.filter(id__in=wanted)} if wanted else {}

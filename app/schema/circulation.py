@@ -17,6 +17,7 @@ from strawberry.types import Info
 from app.domain import circulation
 from app.domain.errors import ErrorCode, Failure
 from app.domain.messages import COUNTER_HOLD_NO_CONTACT_WARNING, message_for
+from app.domain.visibility import Audience
 from app.models import Hold as HoldModel
 from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Item as ItemModel
@@ -107,14 +108,6 @@ def _title(ctx: Context, row: object) -> Title | Awaitable[Title]:
     return loaders.then(loaders.titles(ctx).load(row.title_id), Title.from_model)  # type: ignore[attr-defined]
 
 
-async def _viewer_or_staff_sees(info: Info[Context, None]):
-    """A predicate: a row of this patron is visible to that patron and to staff (a returned
-    loan, linked to nobody, to staff only)."""
-    viewer = await info.context.patron()
-    staff = await info.context.staff()
-    return lambda patron_id: staff is not None or (viewer is not None and viewer.id == patron_id)
-
-
 # --- types --------------------------------------------------------------------------------
 
 
@@ -185,9 +178,10 @@ class Loan(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        sees = await _viewer_or_staff_sees(info)
+        # A returned loan, linked to nobody, is visible to staff only.
+        viewer = await info.context.viewer()
         return await load_nodes(LoanModel, node_ids, lambda m: cls.from_model(m, info.context),
-                                visible=lambda m: sees(m.patron_id))
+                                visible=lambda m: viewer.sees(m.patron_id))
 
 
 @strawberry.type(name="Hold", description="A hold (予約). Visible to its patron and to staff.")
@@ -244,9 +238,9 @@ class Hold(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        sees = await _viewer_or_staff_sees(info)
+        viewer = await info.context.viewer()
         return await load_nodes(HoldModel, node_ids, lambda m: cls.from_model(m, info.context),
-                                visible=lambda m: sees(m.patron_id))
+                                visible=lambda m: viewer.sees(m.patron_id))
 
 
 @strawberry.type(name="HoldCartEntry", description="A title in the hold cart (予約カート).")
@@ -275,9 +269,9 @@ class HoldCartEntry(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # The cart is a wish list, like favorites: the patron's own, not the desk's business.
-        viewer = await info.context.patron()
+        viewer = await info.context.viewer()
         return await load_nodes(HoldCartEntryModel, node_ids, cls.from_model,
-                                visible=lambda m: viewer is not None and viewer.id == m.patron_id)
+                                visible=lambda m: viewer.sees(m.patron_id, Audience.OWNER))
 
 
 # --- the patron's fields (My Page: 貸出中一覧, 予約中一覧, 取消済予約一覧, 予約カート) --------------
@@ -324,8 +318,7 @@ class PatronCirculation:
     async def hold_cart(self, info: Info[Context, None], first: First = None,
                         after: After = None) -> Connection[HoldCartEntry] | None:
         ctx = info.context
-        viewer = await ctx.patron()
-        if viewer is None or viewer.id != self.model.id:
+        if not (await ctx.viewer()).sees(self.model.id, Audience.OWNER):
             return None
         # The cart is short (the cart limit): read whole, counted and paged here.
         rows = await circulation.cart_lines(self.model.id)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.domain import sessions
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.visibility import GUEST, Viewer
 from app.models import Patron, Session, Staff
 from app.models.enums import SessionKind
 
@@ -66,6 +67,15 @@ class Context:
     async def staff(self) -> Staff | None:
         session = await self.session()
         return session.staff if session and session.kind is SessionKind.STAFF else None
+
+    async def viewer(self) -> Viewer:
+        """Who is asking, for the visibility rule (`app.domain.visibility`)."""
+        session = await self.session()
+        if session is None:
+            return GUEST
+        if session.kind is SessionKind.STAFF:
+            return Viewer(is_staff=session.staff is not None)
+        return Viewer(patron_id=session.patron.id if session.patron is not None else None)
 
     async def require_patron(self) -> Patron:
         """The patron, or a NOT_AUTHENTICATED (guest) / FORBIDDEN (staff) failure."""

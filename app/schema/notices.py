@@ -86,12 +86,8 @@ class Notice(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # Visible to the patron it is for and to staff: another patron's notice does not exist.
-        viewer = await info.context.patron()
-        staff = await info.context.staff()
-        return await load_nodes(
-            NoticeModel, node_ids, cls.from_model,
-            visible=lambda row: staff is not None or (viewer is not None and row.patron_id == viewer.id),
-        )
+        viewer = await info.context.viewer()
+        return await load_nodes(NoticeModel, node_ids, cls.from_model, visible=lambda row: viewer.sees(row.patron_id))
 
 
 @strawberry.type

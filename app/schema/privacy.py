@@ -14,6 +14,7 @@ from app.domain import calendar_feeds, consent, privacy, sessions
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.messages import KEPT_ACTIVE_HOLDS, KEPT_CURRENT_LOANS, PRIVACY_LABELS, PRIVACY_RETENTION
 from app.domain.privacy import PersonalData, ReadingRecord
+from app.domain.visibility import Audience
 from app.models import CalendarFeed as CalendarFeedModel
 from app.models import Session as SessionModel
 from app.models.enums import ConsentKind
@@ -91,10 +92,10 @@ class LoginSession(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         session = await info.context.session()
-        viewer = await info.context.patron()
+        viewer = await info.context.viewer()
         return await load_nodes(
             SessionModel, node_ids, lambda m: cls.from_model(m, session.id if session else None),
-            visible=lambda row: viewer is not None and row.patron_id == viewer.id,
+            visible=lambda row: viewer.sees(row.patron_id, Audience.OWNER),
         )
 
 
@@ -142,8 +143,7 @@ class CalendarFeed:
 
 
 async def _own(info: Info[Context, None], patron_id: int) -> bool:
-    viewer = await info.context.patron()
-    return viewer is not None and viewer.id == patron_id
+    return (await info.context.viewer()).is_patron(patron_id)
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from app.domain import shelves
+from app.domain.visibility import Audience
 from app.models import Bookshelf as BookshelfModel
 from app.models import BookshelfEntry as BookshelfEntryModel
 from app.models import Favorite as FavoriteModel
@@ -33,18 +34,13 @@ if TYPE_CHECKING:
     from app.schema.accounts import Patron
 
 
-async def _viewer_id(info: Info[Context, None]) -> int | None:
-    patron = await info.context.patron()
-    return patron.id if patron else None
-
-
 # --- types ---------------------------------------------------------------------------------
 
 
 async def _own(info: Info[Context, None], model: Any, node_ids: Iterable[str], build) -> list[Any]:
     """`resolve_nodes` of rows with a patron: only the viewer's own, None for everything else."""
-    viewer = await _viewer_id(info)
-    return await load_nodes(model, node_ids, build, visible=lambda row: row.patron_id == viewer)
+    viewer = await info.context.viewer()
+    return await load_nodes(model, node_ids, build, visible=lambda row: viewer.sees(row.patron_id, Audience.OWNER))
 
 
 @strawberry.type
@@ -83,9 +79,10 @@ class BookshelfEntry(_TitleEntry, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await _viewer_id(info)
-        own = set(await BookshelfModel.filter(patron_id=viewer).values_list("id", flat=True)) if viewer else set()
-        return await load_nodes(BookshelfEntryModel, node_ids, cls.from_model, visible=lambda row: row.bookshelf_id in own)
+        # An entry is its shelf's: read with the shelf, visible to the shelf's patron alone.
+        viewer = await info.context.viewer()
+        return await load_nodes(BookshelfEntryModel.all().select_related("bookshelf"), node_ids, cls.from_model,
+                                visible=lambda row: viewer.sees(row.bookshelf.patron_id, Audience.OWNER))
 
 
 @strawberry.type(name="Bookshelf", description="A shelf the patron made (本棚を作成する), with titles on it.")
@@ -160,7 +157,7 @@ class PatronShelves:
     model: strawberry.Private[PatronModel]
 
     async def _mine(self, info: Info[Context, None]) -> bool:
-        return await _viewer_id(info) == self.model.id
+        return (await info.context.viewer()).is_patron(self.model.id)
 
     @strawberry.field(description="お気に入り, last added first. Only for the patron themself.")
     async def favorites(self, info: Info[Context, None], first: First = None,
