@@ -13,6 +13,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.domain.visibility import GUEST, Viewer
 from app.models import Patron, Session, Staff
 from app.models.enums import SessionKind
+from app.web.bearer import bearer_token
 
 _UNSET: Any = object()
 
@@ -32,15 +33,7 @@ class Context:
 
     def session_token(self) -> str | None:
         """Bearer token if given (API clients), else the session cookie (browsers)."""
-        auth = self.request.headers.get("authorization", "")
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return self.request.cookies.get(self.settings.session_cookie_name)
-
-    @property
-    def uses_bearer(self) -> bool:
-        return self.request.headers.get("authorization", "").lower().startswith("bearer ")
+        return bearer_token(self.request.headers.get("authorization")) or self.session_cookie()
 
     async def session(self) -> Session | None:
         if self._session is _UNSET:
