@@ -263,11 +263,24 @@ async def _place_holds(deps: Deps, patron_id: int, title_ids: Sequence[int], sou
     return attempts
 
 
+# The queue of a title (予約順): its waiting holds in the order placed, the id breaking ties. The
+# one definition: which hold a copy is trapped for (`_trap`) and each hold's place in line.
+QUEUE_ORDER = ("placed_at", "id")
+
+
 def _place_in_line(hold: str) -> str:
-    """SQL of the place in line (1 = next) of the waiting hold `hold` (a table alias): the one
-    definition, for a single hold and for a patron's whole list."""
+    """SQL of the place in line (1 = next) of the waiting hold `hold` (a table alias): how many
+    waiting holds of its title come at or before it in `QUEUE_ORDER`."""
     return (f"(SELECT count(*) FROM holds q WHERE q.title_id = {hold}.title_id AND q.status = '{_WAITING}' "
-            f"AND (q.placed_at < {hold}.placed_at OR (q.placed_at = {hold}.placed_at AND q.id <= {hold}.id)))")
+            f"AND {_at_or_before('q', hold, QUEUE_ORDER)})")
+
+
+def _at_or_before(row: str, other: str, columns: Sequence[str]) -> str:
+    """SQL: `row` comes at or before `other` in the ascending order of `columns`."""
+    first, *rest = columns
+    if not rest:
+        return f"{row}.{first} <= {other}.{first}"
+    return f"({row}.{first} < {other}.{first} OR ({row}.{first} = {other}.{first} AND {_at_or_before(row, other, rest)}))"
 
 
 _WAITING = HoldStatus.WAITING.value
@@ -566,7 +579,7 @@ async def _trap(deps: Deps, item: Item) -> Hold | None:
     """Keep the copy for the first waiting hold of its title: ready, pickup deadline, notice."""
     if not item.loanable:
         return None
-    hold = await Hold.filter(title_id=item.title_id, status=HoldStatus.WAITING).order_by("placed_at", "id").first()
+    hold = await Hold.filter(title_id=item.title_id, status=HoldStatus.WAITING).order_by(*QUEUE_ORDER).first()
     if hold is None:
         return None
     today = deps.today()
@@ -696,7 +709,7 @@ async def active_holds(patron_id: int) -> list[ActiveHold]:
         "SELECT h.id, h.title_id, h.item_id, h.source, h.status, h.contact_email, h.placed_at, h.ready_at, "
         f"h.pickup_deadline, CASE WHEN h.status = ? THEN {_place_in_line('h')} END AS queue_position, "
         f"{_TITLE_COLUMNS} FROM holds h JOIN titles t ON t.id = h.title_id "
-        f"WHERE h.patron_id = ? AND h.status IN (?, ?) ORDER BY h.placed_at, h.id",
+        "WHERE h.patron_id = ? AND h.status IN (?, ?)",
         _WAITING, patron_id, *(s.value for s in ACTIVE_HOLD_STATUSES),
     )
     holds = [
