@@ -125,9 +125,9 @@ async def login(deps: Deps, card_number: str, password: str, address: str,
     await throttle.reserve(deps, *keys)
     patron = await Patron.get_or_none(card_number=card)
     # An unknown card is checked against a dummy hash: same answer, same time.
-    if not await deps.hasher.verify(patron.password_hash if patron else None, password):
+    verified = await deps.hasher.verify(patron.password_hash if patron else None, password)
+    if patron is None or not verified:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS)
-    assert patron is not None
     await throttle.succeeded(deps, *keys)
     if not patron.is_active:
         raise DomainError(ErrorCode.PATRON_INACTIVE)
@@ -148,17 +148,14 @@ async def verify_identity(deps: Deps, card_number: str, name_kana: str, birth_da
                              throttle.Scope.IDENTITY_ADDRESS, address, browser_proofs)
     await throttle.reserve(deps, *keys)
     patron = await Patron.get_or_none(card_number=card)
-    matches = (
-        patron is not None
-        and patron.is_active
+    if patron is None or not (
+        patron.is_active
         and patron.name_kana == name
         and patron.birth_date == born
         and patron.phone == phone_digits
-    )
-    if not matches:
+    ):
         # One answer for every mismatch: never say which field was wrong.
         raise DomainError(ErrorCode.IDENTITY_NOT_VERIFIED)
-    assert patron is not None
     await throttle.succeeded(deps, *keys)
     ticket = Ticket(new_token(), deps.now() + timedelta(minutes=deps.settings.registration_ticket_minutes))
     now = deps.now()
@@ -230,7 +227,8 @@ async def change_password(deps: Deps, session: Session, current: str, new: str,
                           confirmation: str, address: str, browser_proofs: Sequence[str] = ()) -> Patron:
     """Change the password (旧・新・再入力). The other sessions of the patron end."""
     patron = session.patron
-    assert patron is not None
+    if patron is None:
+        raise DomainError(ErrorCode.FORBIDDEN)  # a staff session: the password is a patron's
     v = Validator()
     if not current:
         v.add(ErrorCode.INVALID_CREDENTIALS, "current_password")
@@ -293,9 +291,9 @@ async def staff_login(deps: Deps, username: str, password: str, address: str,
                              browser_proofs)
     await throttle.reserve(deps, *keys)
     staff = await Staff.get_or_none(username=name) if _USERNAME.fullmatch(name) else None
-    if not await deps.hasher.verify(staff.password_hash if staff else None, password or ""):
+    verified = await deps.hasher.verify(staff.password_hash if staff else None, password or "")
+    if staff is None or not verified:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS)
-    assert staff is not None
     await throttle.succeeded(deps, *keys)
     if not staff.is_active:
         raise DomainError(ErrorCode.FORBIDDEN)

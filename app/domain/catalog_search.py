@@ -555,7 +555,8 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
     def counted(shelf_counts: ShelfCounts | None) -> Count:
         if not search.narrowed_by_shelf:
             return Count(matches.matching(search.materials))
-        assert shelf_counts is not None
+        if shelf_counts is None:
+            raise RuntimeError("a search narrowed by what is on the shelf is counted with its shelf counts")
         return shelf_counts.matching(search.materials, search.states)
 
     def faceted(shelf_counts: ShelfCounts) -> Facets:

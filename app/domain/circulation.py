@@ -210,7 +210,8 @@ async def place_hold(deps: Deps, patron: Patron, title_id: int | None, *,
         (attempt,) = await _place_holds(deps, patron.id, [title_id or 0], source, placed_by)
         if attempt.failures:
             raise DomainError(failures=attempt.failures)
-    assert attempt.hold is not None
+    if attempt.hold is None:
+        raise RuntimeError("a hold attempt without failures placed no hold")
     return attempt.hold
 
 
@@ -320,7 +321,8 @@ class Cancelled:
 async def cancel_hold(deps: Deps, hold_id: int | None, *, patron: Patron | None = None,
                       staff: Staff | None = None) -> Cancelled:
     """予約取消 by the patron (their own hold) or by staff. A ready copy goes to the next in line."""
-    assert (patron is None) != (staff is None)
+    if (patron is None) == (staff is None):
+        raise ValueError("a hold is cancelled either by its patron or by staff")
     now = deps.now()
     async with in_transaction():
         hold = await Hold.get_or_none(id=hold_id or 0)
@@ -556,7 +558,8 @@ async def _lock_titles(title_ids: Iterable[int]) -> dict[int, Title]:
 
 async def _lock_item(item_id: int) -> Item:
     item = await Item.filter(id=item_id).select_for_update().first()
-    assert item is not None
+    if item is None:  # copies are withdrawn, never deleted, while a loan or hold names them
+        raise RuntimeError(f"copy {item_id} is gone")
     return item
 
 

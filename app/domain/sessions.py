@@ -21,7 +21,8 @@ _TOUCH_EVERY = timedelta(minutes=5)
 
 async def start(deps: Deps, *, patron: Patron | None = None, staff: Staff | None = None) -> str:
     """Open a session for a patron or a staff member and return its token (shown once)."""
-    assert (patron is None) != (staff is None)
+    if (patron is None) == (staff is None):
+        raise ValueError("a session is either a patron's or a staff member's")
     token = new_token()
     now = deps.now()
     await Session.create(

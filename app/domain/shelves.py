@@ -255,7 +255,8 @@ async def set_reading_goal(deps: Deps, patron: Patron, target: int, period_start
         patron_id=patron.id,
     )
     marathon = await reading_marathon(patron)
-    assert marathon is not None
+    if marathon is None:
+        raise RuntimeError(f"the reading goal of patron {patron.id} was set but cannot be read")
     return marathon
 
 
