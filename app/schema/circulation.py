@@ -22,7 +22,6 @@ from app.models import Hold as HoldModel
 from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Item as ItemModel
 from app.models import Loan as LoanModel
-from app.models import Patron as PatronModel
 from app.models.enums import CancelReason, HoldSource, HoldStatus, MaterialType
 from app.schema import loaders
 from app.schema.base import (
@@ -64,14 +63,6 @@ def _items(ctx: Context):
         return [found.get(i) for i in ids]
 
     return loaders.loader(ctx, "items", batch)
-
-
-def _patrons(ctx: Context):
-    async def batch(ids: list[int]) -> list[PatronModel | None]:
-        found = {p.id: p for p in await PatronModel.filter(id__in=ids)}
-        return [found.get(i) for i in ids]
-
-    return loaders.loader(ctx, "patrons", batch)
 
 
 def _queue_positions(ctx: Context):
@@ -234,7 +225,7 @@ class Hold(relay.Node):
     async def patron(self, info: Info[Context, None]) -> PatronRef:
         from app.schema.accounts import Patron
 
-        return Patron.from_model(await _patrons(info.context).load(self.model.patron_id))
+        return Patron.from_model(await loaders.patrons(info.context).load(self.model.patron_id))
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
@@ -336,7 +327,7 @@ async def _listed(info: Info[Context, None], node: Loan | Hold | HoldCartEntry |
         return None
     from app.schema.accounts import Patron
 
-    owner = Patron.from_model(await _patrons(info.context).load(node.model.patron_id))
+    owner = Patron.from_model(await loaders.patrons(info.context).load(node.model.patron_id))
     return await edge_of(info, node, owner, list_field)
 
 
