@@ -67,6 +67,18 @@ def prepare_sqlite_directory(path: Path) -> None:
     )
 
 
+async def drop_everything(postgres_url: str) -> None:
+    """Drop every table, index and function of a PostgreSQL database (the `public` schema) so
+    that migrations start from nothing: for test and benchmark databases only, never the library's."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
 async def empty_tables() -> None:
     """Delete every row of every table; ids start again at 1 on both databases."""
     conn = connection()
