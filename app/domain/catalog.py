@@ -14,10 +14,15 @@ from datetime import date, timedelta
 from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 from app import db
+from app.models import Item
 from app.models.enums import ACTIVE_HOLD_STATUSES, HoldStatus, ItemStatus, MaterialType
 
-# Copies in these states are not part of the collection a patron can borrow from.
-_GONE = (ItemStatus.MISSING, ItemStatus.WITHDRAWN)
+# A title's copies (所蔵) are all its copies but the withdrawn ones (除籍): a missing copy (不明)
+# is still the library's, listed with its status (`copies_of`).
+_WITHDRAWN = (ItemStatus.WITHDRAWN,)
+# Of those, the ones a patron can borrow from (貸出状況, `Availability`) are the loanable copies
+# that are not missing either.
+_GONE = (ItemStatus.MISSING, *_WITHDRAWN)
 # Copies in the collection but not on the shelf (on loan, waiting on the hold shelf, in transit).
 _OUT = tuple(s for s in ItemStatus if s not in _GONE and s is not ItemStatus.AVAILABLE)
 # A copy's barcode: half-width letters, digits and hyphens, as the column holds them.
@@ -55,6 +60,15 @@ class Availability:
     def all_copies_out(self) -> bool:
         """Every loanable copy is checked out or otherwise off the shelf: a web hold is allowed."""
         return self.copies > 0 and self.available == 0
+
+
+async def copies_of(title_ids: Sequence[int]) -> dict[int, list[Item]]:
+    """所蔵: the copies of each title, oldest first, withdrawn ones left out (missing and
+    reference-only ones listed with their status), in one query."""
+    by_title: dict[int, list[Item]] = {i: [] for i in title_ids}
+    for item in await Item.filter(title_id__in=list(by_title)).exclude(status__in=_WITHDRAWN).order_by("id"):
+        by_title[item.title_id].append(item)
+    return by_title
 
 
 def holds_waiting_sql(title_id: str) -> str:

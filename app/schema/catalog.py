@@ -54,10 +54,7 @@ def _favorite_titles(ctx: Context):
 
 def _items_of_title(ctx: Context):
     async def batch(title_ids: list[int]) -> list[list[ItemModel]]:
-        rows = await ItemModel.filter(title_id__in=title_ids).exclude(status=ItemStatus.WITHDRAWN).order_by("id")
-        by_title: dict[int, list[ItemModel]] = {i: [] for i in title_ids}
-        for row in rows:
-            by_title[row.title_id].append(row)
+        by_title = await catalog.copies_of(title_ids)
         return [by_title[i] for i in title_ids]
 
     return loaders.loader(ctx, "items_of_title", batch)
