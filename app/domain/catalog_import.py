@@ -393,7 +393,6 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
     today = deps.today()
 
     written, analyzed_at = 0, 0
-    postgres = db.is_postgres()
 
     async def flush() -> None:
         nonlocal written, analyzed_at
@@ -403,11 +402,11 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
             if on_progress:
                 on_progress(len(batch))
             batch.clear()
-        if postgres and written >= 2 * analyzed_at + batch_size:
+        if written >= 2 * analyzed_at + batch_size:
             # Fresh statistics of the keys looked up each time the import doubles the rows, or
             # PostgreSQL (without autovacuum, or before it wakes) plans the barcode and ISBN
             # lookups as table scans. (The search index's statistics wait for the end.)
-            await db.connection().execute_script("ANALYZE titles (id, isbn), items (id, barcode, title_id)")
+            await db.analyze("titles (id, isbn), items (id, barcode, title_id)", finished=False)
             analyzed_at = written
 
     for line, record in records:
@@ -433,9 +432,4 @@ async def _analyze() -> None:
     """Refresh the planner's statistics of the catalog tables; on PostgreSQL also move the search
     index's pending entries into the index proper (GIN keeps new entries in a list that every
     search reads through until then: over a millisecond per search after a large import)."""
-    conn = db.connection()
-    if db.is_postgres(conn):
-        await conn.execute_script("ANALYZE titles, items")
-        await conn.execute_query("SELECT gin_clean_pending_list('titles_search_grams'::regclass)")
-    else:
-        await conn.execute_script("PRAGMA optimize")
+    await db.analyze("titles, items", gin_indexes=["titles_search_grams"])
