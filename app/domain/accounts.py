@@ -17,7 +17,7 @@ from app.domain.errors import DomainError, ErrorCode, Failure, Validator
 from app.domain.normalize import digits_only, is_katakana_name, kana_name
 from app.domain.passwords import Owner, check_new_password, has_password_shape
 from app.domain.security import new_token, token_hash
-from app.models import OneTimeToken, Patron, Session, Staff
+from app.models import OneTimeToken, Patron, Staff
 from app.models.enums import NoticeKind, StaffRole, TokenPurpose
 
 # Patterns guard input with `fullmatch` (a `$` would let a trailing newline through) and name
@@ -223,7 +223,7 @@ async def _tell_password_changed(deps: Deps, patron: Patron, now: datetime) -> N
         )
 
 
-async def change_password(deps: Deps, session: Session, current: str, new: str,
+async def change_password(deps: Deps, session: sessions.LiveSession, current: str, new: str,
                           confirmation: str, address: str, browser_proofs: Sequence[str] = ()) -> Patron:
     """Change the password (旧・新・再入力). The other sessions of the patron end."""
     patron = session.patron
