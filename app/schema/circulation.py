@@ -294,15 +294,14 @@ class PatronCirculation:
     async def cancelled_holds(self, info: Info[Context, None], first: First = None,
                               after: After = None) -> Connection[Hold]:
         ctx = info.context
-        order = ("-cancelled_at", "-id")
-        query = HoldModel.filter(patron_id=self.model.id, status=HoldStatus.CANCELLED).order_by(*order)
+        query = circulation.cancelled_holds(self.model.id)
 
         def node(row: HoldModel) -> Hold:
             _with_titles(ctx, [row])  # read with its title: no query for it
             return Hold.from_model(row, ctx)
 
         return await query_connection(query.select_related("title"), first, after, ctx.settings.max_page_size, node,
-                                      query.count, kind="Patron.cancelledHolds", order=order)
+                                      query.count, kind="Patron.cancelledHolds", order=circulation.CANCELLED_ORDER)
 
     @strawberry.field(description="The hold cart (予約カート), in the order titles were added. Only for the "
                       "patron themself (a wish list, like favorites: null for staff).")

@@ -81,7 +81,7 @@ class BookshelfEntry(_TitleEntry, relay.Node):
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # An entry is its shelf's: read with the shelf, visible to the shelf's patron alone.
         viewer = await info.context.viewer()
-        return await load_nodes(BookshelfEntryModel.all().select_related("bookshelf"), node_ids, cls.from_model,
+        return await load_nodes(shelves.entries_with_shelves(), node_ids, cls.from_model,
                                 visible=lambda row: viewer.sees(row.bookshelf.patron_id, Audience.OWNER))
 
 
@@ -95,10 +95,8 @@ class Bookshelf(relay.Node):
     @strawberry.field(description="Titles on the shelf, last added first.")
     async def entries(self, info: Info[Context, None], first: First = None,
                       after: After = None) -> Connection[BookshelfEntry]:
-        order = ("-added_at", "-id")
-        query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by(*order)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      BookshelfEntry.from_model, kind="Bookshelf.entries", order=order)
+        return await query_connection(shelves.shelf_entries(self.id), first, after, info.context.settings.max_page_size,
+                                      BookshelfEntry.from_model, kind="Bookshelf.entries", order=shelves.ENTRIES_ORDER)
 
     @classmethod
     def from_model(cls, m: BookshelfModel) -> Bookshelf:
@@ -166,20 +164,18 @@ class PatronShelves:
             return None
         # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
         count = functools.partial(shelves.count_favorites, self.model.id)
-        order = ("-created_at", "-id")
-        query = lambda: FavoriteModel.filter(patron_id=self.model.id).order_by(*order)  # noqa: E731
+        query = functools.partial(shelves.favorites, self.model.id)
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Favorite.from_model, count, kind="Patron.favorites", order=order)
+                                      Favorite.from_model, count, kind="Patron.favorites", order=shelves.FAVORITES_ORDER)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: First = None,
                           after: After = None) -> Connection[Bookshelf] | None:
         if not await self._mine(info):
             return None
-        order = ("id",)
-        query = BookshelfModel.filter(patron_id=self.model.id).order_by(*order)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Bookshelf.from_model, kind="Patron.bookshelves", order=order)
+        return await query_connection(shelves.bookshelves(self.model.id), first, after,
+                                      info.context.settings.max_page_size, Bookshelf.from_model,
+                                      kind="Patron.bookshelves", order=shelves.BOOKSHELVES_ORDER)
 
     @strawberry.field(
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
@@ -189,10 +185,9 @@ class PatronShelves:
                               after: After = None) -> Connection[ReadingHistoryEntry] | None:
         if not await self._mine(info):
             return None
-        order = ("-borrowed_on", "-id")
-        query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by(*order)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      ReadingHistoryEntry.from_model, kind="Patron.readingHistory", order=order)
+        return await query_connection(shelves.reading_history(self.model.id), first, after,
+                                      info.context.settings.max_page_size, ReadingHistoryEntry.from_model,
+                                      kind="Patron.readingHistory", order=shelves.HISTORY_ORDER)
 
     @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
     async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:
@@ -398,7 +393,7 @@ class ShelvesMutation:
         patron = await ctx.require_patron()
         entry = await shelves.add_to_bookshelf(
             ctx.deps, patron, decode_global_id(input.bookshelf_id, "Bookshelf"), decode_global_id(input.title_id, "Title"))
-        shelf = await BookshelfModel.get(id=entry.bookshelf_id)
+        shelf = await shelves.bookshelf(entry.bookshelf_id)
         return AddToBookshelfPayload(bookshelf=Bookshelf.from_model(shelf), entry=BookshelfEntry.from_model(entry))
 
     @strawberry.mutation(description="Take a title off one of your bookshelves.")
@@ -409,7 +404,7 @@ class ShelvesMutation:
         patron = await ctx.require_patron()
         shelf_id = decode_global_id(input.bookshelf_id, "Bookshelf")
         removed = await shelves.remove_from_bookshelf(ctx.deps, patron, shelf_id, decode_global_id(input.title_id, "Title"))
-        shelf = await BookshelfModel.get(id=shelf_id)
+        shelf = await shelves.bookshelf(shelf_id)
         return RemoveFromBookshelfPayload(bookshelf=Bookshelf.from_model(shelf),
                                           removed_entry_id=encode_global_id("BookshelfEntry", removed))
 
