@@ -12,13 +12,14 @@ from strawberry.types import Info
 from app.domain import accounts, email_addresses, sessions
 from app.domain.accounts import LoggedIn
 from app.domain.messages import REGISTER_EMAIL_NEXT_STEP
+from app.domain.visibility import Audience
 from app.models import Patron as PatronModel
 from app.models import Staff as StaffModel
 from app.models.enums import StaffRole
 from app.schema.circulation import PatronCirculation
 from app.schema.context import Context
 from app.schema.errors import CLIENT_MUTATION_ID, Payload, handle_user_errors
-from app.schema.base import described_enum, load_nodes
+from app.schema.base import described_enum, load_nodes, load_owned_nodes
 from app.schema.notices import PatronNotices
 from app.schema.privacy import PatronPrivacy
 from app.schema.shelves import PatronShelves
@@ -81,8 +82,8 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, PatronPrivacy, rel
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await info.context.viewer()
-        return await load_nodes(PatronModel, node_ids, cls.from_model, visible=lambda row: viewer.sees(row.id))
+        return await load_owned_nodes(info, PatronModel, node_ids, cls.from_model, audience=Audience.DESK,
+                                      owner=lambda row: row.id)
 
 
 @strawberry.type(name="Staff", description="A staff account at the circulation desk.")

@@ -21,6 +21,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.messages import message_for
+from app.domain.visibility import Audience
 
 NodeType = TypeVar("NodeType")
 
@@ -277,3 +278,11 @@ async def load_nodes(model: Any, node_ids: Iterable[str], build: Callable[[Any],
         row = found.get(id_) if id_ is not None else None
         result.append(build(row) if row is not None and visible(row) else None)
     return result
+
+
+async def load_owned_nodes(info: Any, model: Any, node_ids: Iterable[str], build: Callable[[Any], Any], *,
+                           audience: Audience, owner: Callable[[Any], int | None] = lambda row: row.patron_id) -> list[Any]:
+    """`resolve_nodes` for rows that belong to a patron (`owner` of a row names them): visible by
+    the one rule of `app.domain.visibility` to the viewer of the request, None to anyone else."""
+    viewer = await info.context.viewer()
+    return await load_nodes(model, node_ids, build, visible=lambda row: viewer.sees(owner(row), audience))

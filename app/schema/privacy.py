@@ -18,7 +18,7 @@ from app.domain.visibility import Audience
 from app.models import CalendarFeed as CalendarFeedModel
 from app.models import Session as SessionModel
 from app.models.enums import ConsentKind
-from app.schema.base import decode_global_id, described_enum, encode_global_id, load_nodes
+from app.schema.base import decode_global_id, described_enum, encode_global_id, load_owned_nodes
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 
@@ -92,11 +92,8 @@ class LoginSession(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         session = await info.context.session()
-        viewer = await info.context.viewer()
-        return await load_nodes(
-            SessionModel, node_ids, lambda m: cls.from_model(m, session.id if session else None),
-            visible=lambda row: viewer.sees(row.patron_id, Audience.OWNER),
-        )
+        return await load_owned_nodes(info, SessionModel, node_ids,
+                                      lambda m: cls.from_model(m, session.id if session else None), audience=Audience.OWNER)
 
 
 @strawberry.type(description="What the library knows about the patron (わたしの情報).")

@@ -24,7 +24,7 @@ from app.models import Patron as PatronModel
 from app.models import ReadingHistoryEntry as ReadingHistoryEntryModel
 from app.schema import loaders
 from app.schema.base import (
-    After, Connection, First, decode_global_id, edge_of, encode_global_id, load_nodes, query_connection,
+    After, Connection, First, decode_global_id, edge_of, encode_global_id, load_owned_nodes, query_connection,
 )
 from app.schema.catalog import Title
 from app.schema.context import Context
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
 
 async def _own(info: Info[Context, None], model: Any, node_ids: Iterable[str], build) -> list[Any]:
     """`resolve_nodes` of rows with a patron: only the viewer's own, None for everything else."""
-    viewer = await info.context.viewer()
-    return await load_nodes(model, node_ids, build, visible=lambda row: viewer.sees(row.patron_id, Audience.OWNER))
+    return await load_owned_nodes(info, model, node_ids, build, audience=Audience.OWNER)
 
 
 @strawberry.type
@@ -80,9 +79,8 @@ class BookshelfEntry(_TitleEntry, relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # An entry is its shelf's: read with the shelf, visible to the shelf's patron alone.
-        viewer = await info.context.viewer()
-        return await load_nodes(shelves.entries_with_shelves(), node_ids, cls.from_model,
-                                visible=lambda row: viewer.sees(row.bookshelf.patron_id, Audience.OWNER))
+        return await load_owned_nodes(info, shelves.entries_with_shelves(), node_ids, cls.from_model,
+                                      audience=Audience.OWNER, owner=lambda row: row.bookshelf.patron_id)
 
 
 @strawberry.type(name="Bookshelf", description="A shelf the patron made (本棚を作成する), with titles on it.")

@@ -19,7 +19,7 @@ from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Loan as LoanModel
 from app.models.enums import HoldSource, HoldStatus, MaterialType
 from app.schema import loaders
-from app.schema.base import After, Connection, First, KeysetPage, connection_of, load_nodes, query_connection
+from app.schema.base import After, Connection, First, KeysetPage, connection_of, load_owned_nodes, query_connection
 from app.schema.catalog import Item, Title
 from app.schema.circulation import dataloaders
 from app.schema.circulation.enums import CancelReasonEnum, HoldSourceEnum, HoldStatusEnum
@@ -97,9 +97,8 @@ class Loan(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # A returned loan, linked to nobody, is visible to staff only.
-        viewer = await info.context.viewer()
-        return await load_nodes(LoanModel, node_ids, lambda m: cls.from_model(m, info.context),
-                                visible=lambda m: viewer.sees(m.patron_id))
+        return await load_owned_nodes(info, LoanModel, node_ids, lambda m: cls.from_model(m, info.context),
+                                      audience=Audience.DESK)
 
 
 @strawberry.type(name="Hold", description="A hold (予約). Visible to its patron and to staff.")
@@ -156,9 +155,8 @@ class Hold(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await info.context.viewer()
-        return await load_nodes(HoldModel, node_ids, lambda m: cls.from_model(m, info.context),
-                                visible=lambda m: viewer.sees(m.patron_id))
+        return await load_owned_nodes(info, HoldModel, node_ids, lambda m: cls.from_model(m, info.context),
+                                      audience=Audience.DESK)
 
 
 @strawberry.type(name="HoldCartEntry", description="A title in the hold cart (予約カート).")
@@ -187,9 +185,7 @@ class HoldCartEntry(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # The cart is a wish list, like favorites: the patron's own, not the desk's business.
-        viewer = await info.context.viewer()
-        return await load_nodes(HoldCartEntryModel, node_ids, cls.from_model,
-                                visible=lambda m: viewer.sees(m.patron_id, Audience.OWNER))
+        return await load_owned_nodes(info, HoldCartEntryModel, node_ids, cls.from_model, audience=Audience.OWNER)
 
 
 # --- the patron's fields (My Page: 貸出中一覧, 予約中一覧, 取消済予約一覧, 予約カート) --------------
