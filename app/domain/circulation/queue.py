@@ -16,6 +16,7 @@ from app.models.enums import EventKind, HoldStatus, ItemStatus, NoticeKind
 # The queue of a title (予約順): its waiting holds in the order placed, the id breaking ties. The
 # one definition: which hold a copy is trapped for (`trap`) and each hold's place in line.
 QUEUE_ORDER = ("placed_at", "id")
+WAITING = HoldStatus.WAITING.value
 
 
 def place_in_line(hold: str) -> str:
@@ -31,9 +32,6 @@ def _at_or_before(row: str, other: str, columns: Sequence[str]) -> str:
     if not rest:
         return f"{row}.{first} <= {other}.{first}"
     return f"({row}.{first} < {other}.{first} OR ({row}.{first} = {other}.{first} AND {_at_or_before(row, other, rest)}))"
-
-
-WAITING = HoldStatus.WAITING.value
 
 
 async def queue_positions(holds: Iterable[tuple[int, int]]) -> dict[int, int]:
