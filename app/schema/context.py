@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.domain import sessions
-from app.domain.sessions import LiveSession, PatronRow, StaffRow
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.sessions import LiveSession, PatronRow, StaffRow
 from app.domain.visibility import GUEST, Viewer
 from app.models.enums import SessionKind
 from app.web.bearer import bearer_token

@@ -17,10 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from app.domain import email_addresses
+from app.domain import email_addresses, messages
 from app.domain.deps import Deps
 from app.domain.errors import DomainError
-from app.domain import messages
 from app.domain.messages import message_for
 from app.domain.notice_templates import jp_datetime
 
