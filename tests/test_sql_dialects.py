@@ -31,7 +31,7 @@ def test_a_value_used_again_shares_its_placeholder_unless_told_not_to():
 
 
 async def test_a_question_mark_in_a_literal_is_text_on_both_databases(deps):
-    rows = await db.fetch("SELECT '?' AS mark, ? AS value", 7)
+    rows = await db.fetch("SELECT '?' AS mark, CAST(? AS INTEGER) AS value", 7)
     assert [(row["mark"], int(row["value"])) for row in rows] == [("?", 7)]
 
 
