@@ -3,7 +3,7 @@
 Read on every visit of My Page: one hand-written statement per list, titles joined, only the
 columns shown, rows as plain objects with the models' attribute names (the rules take them as
 they take models). No model instances and no query building: they cost more than the database
-does here.
+does here. The cancelled holds, a page away from My Page, are a query the schema pages.
 """
 
 from __future__ import annotations
