@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, db.DatabaseLocationError) as error:
         console.print(f"[red]Settings refused:[/red] {escape(str(error))}")
         return EXIT_SETTINGS
-    if args.command == "serve" and args.workers > 1 and settings.database_url.startswith("sqlite"):
+    if args.command == "serve" and args.workers > 1 and db.single_writer(settings.database_url):
         console.print("[red]SQLite supports one server process: use --workers 1 or PostgreSQL.[/red]")
         return 2
     if settings.clock_offset_days:

@@ -1,13 +1,18 @@
-"""Database wiring: the Tortoise configuration, start-up and migrations for SQLite and PostgreSQL."""
+"""Database wiring: the Tortoise configuration, start-up and migrations for SQLite and PostgreSQL,
+and the one place that knows their dialects: hand-written statements (`fetch`, `Sql`,
+`bulk_insert`), planner statistics (`analyze`) and what each database allows (`single_writer`,
+`lock_key`). Code elsewhere writes SQL both databases read, and asks here for the rest.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from tortoise import Tortoise, connections
 from tortoise.models import Model
@@ -65,6 +70,18 @@ def prepare_sqlite_directory(path: Path) -> None:
         f"DATABASE_URL names {path}, but the directory {path.parent} does not exist "
         "(create it first, or correct DATABASE_URL)"
     )
+
+
+async def drop_everything(postgres_url: str) -> None:
+    """Drop every table, index and function of a PostgreSQL database (the `public` schema) so
+    that migrations start from nothing: for test and benchmark databases only, never the library's."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
 
 
 async def empty_tables() -> None:
@@ -186,6 +203,15 @@ def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
     return (conn or connection()).capabilities.dialect == "postgres"
 
 
+def single_writer(database_url: str | None = None) -> bool:
+    """SQLite writes one transaction at a time: one worker (its lease) and one server process;
+    PostgreSQL has no such limit. Of the URL when given (before the ORM is open), else of the
+    open connection."""
+    if database_url is not None:
+        return database_url.startswith("sqlite")
+    return not is_postgres()
+
+
 async def lock_key(key: str) -> None:
     """Serialise the transactions that take the same key until they end: a PostgreSQL advisory
     transaction lock (SQLite runs one transaction at a time already). For limits on things that
@@ -205,12 +231,64 @@ async def fetch(sql: str, *params: Any) -> list[dict]:
     return await conn.execute_query_dict(_placeholders(sql, is_postgres(conn)), list(params))
 
 
+# A quoted string or identifier (quotes inside doubled), or a placeholder.
+_QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
+
+
 @functools.lru_cache(maxsize=256)
 def _placeholders(sql: str, postgres: bool) -> str:
+    """The statement with its `?` placeholders in the dialect: `$1`, `$2`, … on PostgreSQL; a
+    `?` inside a quoted string or identifier is text, not a placeholder."""
     if not postgres:
         return sql
-    head, *rest = sql.split("?")
-    return head + "".join(f"${n}{part}" for n, part in enumerate(rest, 1))
+    numbers = iter(range(1, sql.count("?") + 1))
+    return _QUOTED_OR_MARK.sub(lambda m: f"${next(numbers)}" if m[0] == "?" else m[0], sql)
+
+
+class Sql:
+    """A statement built in pieces, with numbered placeholders in the dialect of the connection
+    ($1 on PostgreSQL, ?1 on SQLite), for statements composed at run time (searches, lists)."""
+
+    def __init__(self, postgres: bool | None = None) -> None:
+        self.postgres = is_postgres() if postgres is None else postgres
+        self.params: list[object] = []
+        self._numbers: dict[tuple[type, object], str] = {}
+
+    def param(self, value: object, *, shared: bool = True) -> str:
+        """A numbered placeholder ($1 / ?1), the same one for a value used again: pieces may be
+        written in any order. Not `shared` where one value may fill columns of different types
+        (PostgreSQL deduces one type per placeholder), e.g. the rows of an INSERT."""
+        key = (type(value), value) if shared and isinstance(value, (str, int, bool, float)) else None
+        if key is not None and key in self._numbers:
+            return self._numbers[key]
+        self.params.append(value)
+        mark = f"${len(self.params)}" if self.postgres else f"?{len(self.params)}"
+        if key is not None:
+            self._numbers[key] = mark
+        return mark
+
+    def position(self, text: str, part: str) -> str:
+        """SQL: where `part` first occurs in `text` (1-based, 0 if nowhere), code point by code point."""
+        return f"{'strpos' if self.postgres else 'instr'}({text}, {part})"
+
+    async def fetch(self, statement: str) -> list[dict]:
+        """The rows of `statement`, built with this object's placeholders."""
+        return await connection().execute_query_dict(statement, self.params)
+
+
+async def analyze(tables: str, *, finished: bool = True, gin_indexes: Sequence[str] = ()) -> None:
+    """Fresh planner statistics after many rows were written to `tables` (as PostgreSQL's ANALYZE
+    lists them, e.g. "titles (id, isbn), items"). PostgreSQL: ANALYZE, then the pending entries
+    of the GIN `gin_indexes` merged into the index (every search reads through them until then);
+    while the writing goes on (`finished=False`) only PostgreSQL needs it, which otherwise plans
+    lookups of new rows as table scans. SQLite: `PRAGMA optimize` once finished."""
+    conn = connection()
+    if is_postgres(conn):
+        await conn.execute_script(f"ANALYZE {tables}")
+        for index in gin_indexes:
+            await conn.execute_query(f"SELECT gin_clean_pending_list('{index}'::regclass)")
+    elif finished:
+        await conn.execute_script("PRAGMA optimize")
 
 
 def to_date(value: Any) -> date | None:
@@ -244,17 +322,14 @@ async def bulk_insert(model: type[Model], columns: list[str], rows: list[list[An
     per_statement = max(1, _MAX_PARAMS // len(columns))
     found: list[dict] = []
     for start in range(0, len(rows), per_statement):
-        params: list[Any] = []
-        groups = []
-        for row in rows[start: start + per_statement]:
-            marks = []
-            for field, value in zip(fields, row):
-                params.append(field.to_db_value(value, model))
-                marks.append(f"${len(params)}" if postgres else "?")
-            groups.append(f"({', '.join(marks)})")
-        sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES {', '.join(groups)}"
+        sql = Sql(postgres)
+        groups = [
+            f"({', '.join(sql.param(field.to_db_value(value, model), shared=False) for field, value in zip(fields, row))})"
+            for row in rows[start: start + per_statement]
+        ]
+        statement = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES {', '.join(groups)}"
         if returning:
-            found += await conn.execute_query_dict(f"{sql} RETURNING {', '.join(returning)}", params)
+            found += await conn.execute_query_dict(f"{statement} RETURNING {', '.join(returning)}", sql.params)
         else:
-            await conn.execute_query(sql, params)
+            await conn.execute_query(statement, sql.params)
     return found

@@ -150,7 +150,7 @@ class WorkerAlreadyRunning(Exception):
 
 def needs_lease() -> bool:
     """SQLite has one writer at a time: one worker, enforced by the lease."""
-    return not db.is_postgres()
+    return db.single_writer()
 
 
 async def acquire_lease(deps: Deps, holder: str) -> bool:

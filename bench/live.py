@@ -38,11 +38,11 @@ async def run(database_url: str | None = None, events: int = 50) -> dict[str, An
     from app.models import Hold, Item, Loan, Patron, Title
     from app.models.enums import HoldSource, HoldStatus, ItemStatus
     from app.settings import Settings
-    from bench.outbox import _free_port, _reset_postgres
+    from bench.outbox import _free_port
 
     url = database_url or f"sqlite://{Path(tempfile.mkdtemp(prefix='bench-live-')) / 'live.sqlite3'}"
     if url.startswith("postgres"):
-        await _reset_postgres(url)
+        await db.drop_everything(url)
     await db.migrate(url)
     await db.init_db(url)
     settings = Settings(database_url=url, secret_key="bench", argon2_time_cost=1, argon2_memory_kib=1024,

@@ -57,16 +57,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _reset_postgres(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
-
-
 async def _queue(deps: Any, messages: int) -> None:
     from app import db
     from app.models import Notice
@@ -103,7 +93,7 @@ async def run(database_url: str | None = None, messages: int = 2000, workers: in
     if workers > 1 and database_url.startswith("sqlite"):
         raise SystemExit("SQLite runs one worker (the lease); use --workers 1 or a PostgreSQL URL")
     if database_url.startswith("postgres"):
-        await _reset_postgres(database_url)
+        await db.drop_everything(database_url)
     await db.migrate(database_url)
     await Tortoise.close_connections()
 

@@ -1,7 +1,11 @@
-"""Counting the SQL statements one request executes: every execute method of Tortoise's database
-clients (SQLite, asyncpg, their transaction wrappers) is wrapped while a real document goes
-through the real app in-process. A statement issued through another statement's method (one
-client method calling another) is counted once."""
+"""Counting the SQL statements the app sends to the database: the one counter, for the
+benchmark's report and the tests' statement budgets (My Page, the query cost guard).
+
+While the block runs, every execute method of Tortoise's database clients (SQLite, asyncpg,
+their transaction wrappers) is wrapped. A transaction counts as its two statements, BEGIN and
+COMMIT or ROLLBACK (a nested one as its SAVEPOINT and RELEASE); a statement issued through
+another statement's method (one client method calling another) is counted once.
+"""
 
 from __future__ import annotations
 
@@ -22,17 +26,20 @@ def _subclasses(cls: type) -> Iterator[type]:
 
 
 class StatementCounter:
+    """The statements run inside `installed()`, each as a one-line summary (160 characters)."""
+
     def __init__(self) -> None:
-        self.count = 0
         self.statements: list[str] = []
         self._depth: contextvars.ContextVar[int] = contextvars.ContextVar("sql_depth", default=0)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
 
     def _wrap(self, method: Any) -> Any:
         @functools.wraps(method)
         async def counted(client: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-            outer = self._depth.get() == 0
-            if outer:
-                self.count += 1
+            if self._depth.get() == 0:
                 self.statements.append(" ".join(str(query).split())[:160])
             token = self._depth.set(self._depth.get() + 1)
             try:
@@ -42,6 +49,14 @@ class StatementCounter:
 
         return counted
 
+    def _wrap_transaction(self, method: Any) -> Any:
+        @functools.wraps(method)
+        def in_transaction(client: Any, *args: Any, **kwargs: Any) -> Any:
+            self.statements.extend(("BEGIN", "COMMIT"))
+            return method(client, *args, **kwargs)
+
+        return in_transaction
+
     @contextlib.contextmanager
     def installed(self) -> Iterator[StatementCounter]:
         """Wrap the clients' methods for the duration of the block."""
@@ -50,16 +65,25 @@ class StatementCounter:
 
         originals: list[tuple[type, str, Any]] = []
         for cls in [BaseDBAsyncClient, *_subclasses(BaseDBAsyncClient)]:
-            for name in _METHODS:
+            for name in (*_METHODS, "_in_transaction"):
                 if name in cls.__dict__:
-                    originals.append((cls, name, cls.__dict__[name]))
-                    setattr(cls, name, self._wrap(cls.__dict__[name]))
+                    original = cls.__dict__[name]
+                    originals.append((cls, name, original))
+                    wrap = self._wrap_transaction if name == "_in_transaction" else self._wrap
+                    setattr(cls, name, wrap(original))
         try:
             yield self
         finally:
-            for cls, name, original in originals:
+            for cls, name, original in reversed(originals):
                 setattr(cls, name, original)
 
     def reset(self) -> None:
-        self.count = 0
-        self.statements = []
+        self.statements.clear()
+
+
+@contextlib.contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """The statements run inside the block (the list grows as they run)."""
+    counter = StatementCounter()
+    with counter.installed():
+        yield counter.statements

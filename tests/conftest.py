@@ -62,14 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 async def _reset_postgres(url: str) -> None:
-    import asyncpg
-
     assert is_test_database(url)
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+    await db.drop_everything(url)
 
 
 @pytest.fixture(scope="session")

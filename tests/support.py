@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -120,53 +119,3 @@ async def make_item(deps: Deps, title: Title, *, barcode: str | None = None,
         barcode=barcode or f"T{next(_barcodes):09d}", title=title, status=status, loanable=loanable,
         location="一般書架", created_at=deps.now(),
     )
-
-
-_EXECUTE_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script")
-
-
-def _with_subclasses(cls: type) -> list[type]:
-    found = [cls]
-    for sub in cls.__subclasses__():
-        found += _with_subclasses(sub)
-    return found
-
-
-@contextlib.contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    """Every SQL statement the app runs inside the block, on SQLite or PostgreSQL alike: the
-    connection client's execute methods (and those of its transaction wrappers) are wrapped,
-    and a transaction counts as its BEGIN and its COMMIT or ROLLBACK."""
-    from app import db
-
-    statements: list[str] = []
-    patched: list[tuple[type, str, Any]] = []
-
-    def counted(original: Any) -> Any:
-        async def execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-            statements.append(query)
-            return await original(self, query, *args, **kwargs)
-        return execute
-
-    def transaction(original: Any) -> Any:
-        def in_transaction(self: Any) -> Any:
-            statements.extend(("BEGIN", "COMMIT"))
-            return original(self)
-        return in_transaction
-
-    base = type(db.connection())
-    patched.append((base, "_in_transaction", base.__dict__.get("_in_transaction")))
-    base._in_transaction = transaction(base._in_transaction)  # type: ignore[method-assign]
-    for cls in _with_subclasses(base):
-        for name in _EXECUTE_METHODS:
-            if cls is base or name in cls.__dict__:
-                patched.append((cls, name, cls.__dict__.get(name)))
-                setattr(cls, name, counted(getattr(cls, name)))
-    try:
-        yield statements
-    finally:
-        for cls, name, original in reversed(patched):
-            if original is None:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, original)

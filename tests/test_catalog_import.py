@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -144,21 +143,19 @@ async def test_a_file_without_a_title_column_is_refused_as_a_whole(deps, text):
     assert await Title.all().count() == 0
 
 
-@pytest.mark.slow  # about 20 s to import, and emptying the tables afterwards takes a few more
+# About 20 s to import, and emptying the tables afterwards takes a few more: run only when asked
+# (`pytest -m slow`). How long it takes is the benchmark's business (docs/performance.md), not a test's.
+@pytest.mark.slow
 async def test_a_hundred_thousand_rows_import_in_batches(deps):
     rows = catalog_rows(100_000)
     text = catalog_csv(rows)
     progress: list[int] = []
-    started = time.perf_counter()
     report = await import_catalog(deps, text, on_progress=progress.append)
-    elapsed = time.perf_counter() - started
-    print(f"imported 100,000 rows in {elapsed:.1f} s")
     assert report.errors == [] and report.rows == 100_000 and sum(progress) == 100_000
     assert report.items_created == 100_000 and report.titles_created == len({r[HEADER.index("isbn")] for r in rows})
     assert await Item.all().count() == 100_000
     last = rows[-1][0]
     assert [t.title for t in (await search(SearchCache(), last)).titles] == [last]
-    assert elapsed < 60
 
 
 def test_the_import_command_shows_progress_and_reports_bad_rows(tmp_path, database):

@@ -1,5 +1,6 @@
 """My Page (マイページ), the document a SPA sends right after login, costs at most 8 SQL
-statements, the same for a patron with 1 loan as with 30 (issue 7), and answers right.
+statements, the same for a patron with 1 loan as with 30 (issue 7), and answers right; asking
+each cart line's holdability too keeps it so.
 
 Counted: everything the request runs, session lookup and its "last seen" write included (the
 clock moves on before each request, so the write is always due). The document is the one the
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from app.domain import circulation
-from app.models import Item, Patron, Title
+from app.models import HoldCartEntry, Item, Patron, Title
 from tests.circulation_support import gid, hold, lend, logged_in, patron
-from tests.support import GraphQLClient, counting_statements, make_title
+from bench.statements import counting_statements
+from tests.support import GraphQLClient, make_title
 
 
 @pytest.fixture
@@ -148,3 +150,51 @@ async def test_my_page_costs_the_same_few_statements_for_1_or_30_loans(app, deps
         "months": [{"year": 2026, "month": 11, "count": 30}, {"year": 2026, "month": 12, "count": 0},
                    {"year": 2027, "month": 1, "count": 0}],
     }
+
+
+# My Page with the cart's holdability: the hold rules of every line are batched (holder state
+# and availability), so 30 lines cost what 1 does.
+MY_PAGE_WITH_HOLDABILITY = """
+{ viewer {
+    cardNumber
+    loans(first: 50) { totalCount edges { node { id dueDate overdue renewalCount title { title author }
+                                                 renewability { renewable reasons } } } }
+    holds(first: 50) { edges { node { id status queuePosition pickupDeadline cancellable title { title } } } }
+    holdCart(first: 50) { edges { node { id title { title } holdability { holdable reasons } } } }
+} }
+"""
+
+
+async def _patron_with(deps, n: int, number: int, lender: Patron) -> Patron:
+    """A patron with n loans, 2 to 10 holds (the first ready, the others waiting), n titles in the cart."""
+    me = await patron(deps, number)
+    for k in range(n):
+        await lend(deps, me, await make_title(deps, f"借りた本{number}-{k}"))
+    for k in range(max(2, min(n, 10))):
+        wanted = await make_title(deps, f"待つ本{number}-{k}")
+        await lend(deps, lender, wanted)
+        await hold(deps, me, wanted)
+        if k == 0:
+            await circulation.checkin(deps, (await Item.get(title_id=wanted.id)).barcode)
+    for k in range(n):
+        title = await make_title(deps, f"カートの本{number}-{k}")
+        await HoldCartEntry.create(patron_id=me.id, title_id=title.id, added_at=deps.now())
+    return me
+
+
+async def test_the_carts_holdability_costs_the_same_for_1_or_30_lines(app, deps):
+    lender = await patron(deps, 99)
+    counted = []
+    for n, number in ((1, 1), (30, 2)):
+        who = await _patron_with(deps, n, number, lender)
+        async with logged_in(app, who) as client:
+            with counting_statements() as statements:
+                data = await client.query(MY_PAGE_WITH_HOLDABILITY)
+        assert data["viewer"]["cardNumber"] == who.card_number
+        assert len(data["viewer"]["holdCart"]["edges"]) == n
+        counted.append(statements)
+
+    few, many = counted
+    assert len(few) == len(many), (few, many)
+    # Session, loans, holds, cart, and the hold rules of the cart (3) with availability (1).
+    assert len(many) <= MAX_STATEMENTS, many

@@ -10,7 +10,8 @@ from graphql import parse
 from app.schema import schema as exported_schema
 from app.schema.cost import DEFAULT_LIST_SIZE, LIST_SIZES, operation_cost, plan_cost
 from tests.conftest import http_client
-from tests.support import GraphQLClient, counting_statements, make_patron, make_title
+from bench.statements import counting_statements
+from tests.support import GraphQLClient, make_patron, make_title
 
 GQL = exported_schema._schema
 MAX_PAGE = 100

@@ -99,15 +99,26 @@ async def test_an_iteration_runs_the_daily_steps_and_delivers_the_outbox(deps, s
     assert (await Notice.get()).status is NoticeStatus.SENT
 
 
-async def test_only_one_worker_runs_on_sqlite(deps, clock):
+async def test_workers_share_the_outbox_on_postgresql(deps):
+    if not db.is_postgres():
+        pytest.skip("SQLite runs one worker (the lease)")
     first = Worker(deps, steps=[], holder="host-a:100")
     second = Worker(deps, steps=[], holder="host-b:200")
     await first.start()
     try:
-        if db.is_postgres():
-            await second.start()  # PostgreSQL: workers share the outbox with SKIP LOCKED
-            await second.stop()
-            return
+        await second.start()  # no lease: workers share the outbox with SKIP LOCKED
+        await second.stop()
+    finally:
+        await first.stop()
+
+
+async def test_only_one_worker_runs_on_sqlite(deps, clock):
+    if db.is_postgres():
+        pytest.skip("PostgreSQL needs no worker lease")
+    first = Worker(deps, steps=[], holder="host-a:100")
+    second = Worker(deps, steps=[], holder="host-b:200")
+    await first.start()
+    try:
         with pytest.raises(WorkerAlreadyRunning, match="host-a:100"):
             await second.start()
         await first.iterate()  # renews the lease

@@ -13,11 +13,11 @@ from tortoise.transactions import in_transaction
 
 from app.domain import notices, sessions, throttle
 from app.domain.deps import Deps
-from app.domain.errors import DomainError, ErrorCode, Validator
+from app.domain.errors import DomainError, ErrorCode, Failure, Validator
 from app.domain.normalize import digits_only, is_katakana_name, kana_name
 from app.domain.passwords import Owner, check_new_password, has_password_shape
 from app.domain.security import new_token, token_hash
-from app.models import OneTimeToken, Patron, Session, Staff
+from app.models import OneTimeToken, Patron, Staff
 from app.models.enums import NoticeKind, StaffRole, TokenPurpose
 
 # Patterns guard input with `fullmatch` (a `$` would let a trailing newline through) and name
@@ -125,9 +125,9 @@ async def login(deps: Deps, card_number: str, password: str, address: str,
     await throttle.reserve(deps, *keys)
     patron = await Patron.get_or_none(card_number=card)
     # An unknown card is checked against a dummy hash: same answer, same time.
-    if not await deps.hasher.verify(patron.password_hash if patron else None, password):
+    verified = await deps.hasher.verify(patron.password_hash if patron else None, password)
+    if patron is None or not verified:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS)
-    assert patron is not None
     await throttle.succeeded(deps, *keys)
     if not patron.is_active:
         raise DomainError(ErrorCode.PATRON_INACTIVE)
@@ -148,17 +148,14 @@ async def verify_identity(deps: Deps, card_number: str, name_kana: str, birth_da
                              throttle.Scope.IDENTITY_ADDRESS, address, browser_proofs)
     await throttle.reserve(deps, *keys)
     patron = await Patron.get_or_none(card_number=card)
-    matches = (
-        patron is not None
-        and patron.is_active
+    if patron is None or not (
+        patron.is_active
         and patron.name_kana == name
         and patron.birth_date == born
         and patron.phone == phone_digits
-    )
-    if not matches:
+    ):
         # One answer for every mismatch: never say which field was wrong.
         raise DomainError(ErrorCode.IDENTITY_NOT_VERIFIED)
-    assert patron is not None
     await throttle.succeeded(deps, *keys)
     ticket = Ticket(new_token(), deps.now() + timedelta(minutes=deps.settings.registration_ticket_minutes))
     now = deps.now()
@@ -226,11 +223,12 @@ async def _tell_password_changed(deps: Deps, patron: Patron, now: datetime) -> N
         )
 
 
-async def change_password(deps: Deps, session: Session, current: str, new: str,
+async def change_password(deps: Deps, session: sessions.LiveSession, current: str, new: str,
                           confirmation: str, address: str, browser_proofs: Sequence[str] = ()) -> Patron:
     """Change the password (旧・新・再入力). The other sessions of the patron end."""
     patron = session.patron
-    assert patron is not None
+    if patron is None:
+        raise DomainError(ErrorCode.FORBIDDEN)  # a staff session: the password is a patron's
     v = Validator()
     if not current:
         v.add(ErrorCode.INVALID_CREDENTIALS, "current_password")
@@ -293,9 +291,9 @@ async def staff_login(deps: Deps, username: str, password: str, address: str,
                              browser_proofs)
     await throttle.reserve(deps, *keys)
     staff = await Staff.get_or_none(username=name) if _USERNAME.fullmatch(name) else None
-    if not await deps.hasher.verify(staff.password_hash if staff else None, password or ""):
+    verified = await deps.hasher.verify(staff.password_hash if staff else None, password or "")
+    if staff is None or not verified:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS)
-    assert staff is not None
     await throttle.succeeded(deps, *keys)
     if not staff.is_active:
         raise DomainError(ErrorCode.FORBIDDEN)
@@ -303,16 +301,25 @@ async def staff_login(deps: Deps, username: str, password: str, address: str,
                     browser_proof=_known_browser(deps, account, browser_proofs))
 
 
+def staff_account_blocks(username: str, password: str) -> list[Failure]:
+    """Why a staff account cannot be made with this user name (stripped) and password; empty
+    when it can. Names: 3–64 of `A–Z a–z 0–9 . _ -`; passwords: at least STAFF_PASSWORD_MIN
+    characters (staff reach every patron's record, so more than a patron's 4–8)."""
+    blocks = []
+    if not _USERNAME.fullmatch(username or ""):
+        blocks.append(Failure(ErrorCode.INVALID_USERNAME, ("username",)))
+    if len(password or "") < STAFF_PASSWORD_MIN:
+        blocks.append(Failure(ErrorCode.WEAK_PASSWORD, ("password",), {"min": STAFF_PASSWORD_MIN}))
+    return blocks
+
+
 async def create_staff(deps: Deps, username: str, password: str, *, role: StaffRole = StaffRole.DESK,
                        display_name: str = "") -> Staff:
-    """Create a staff account (from the CLI). Staff passwords are at least 10 characters."""
-    v = Validator()
+    """Create a staff account (from the CLI), by the rules of `staff_account_blocks`."""
     name = (username or "").strip()
-    if not _USERNAME.fullmatch(name):
-        v.add(ErrorCode.INVALID_USERNAME, "username")
-    if len(password or "") < STAFF_PASSWORD_MIN:
-        v.add(ErrorCode.WEAK_PASSWORD, "password", min=STAFF_PASSWORD_MIN)
-    v.check()
+    blocks = staff_account_blocks(name, password)
+    if blocks:
+        raise DomainError(failures=blocks)
     try:
         return await Staff.create(
             username=name, display_name=display_name or name, role=role,

@@ -14,10 +14,16 @@ from datetime import date, timedelta
 from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 from app import db
+from app.db import Sql
+from app.models import Item
 from app.models.enums import ACTIVE_HOLD_STATUSES, HoldStatus, ItemStatus, MaterialType
 
-# Copies in these states are not part of the collection a patron can borrow from.
-_GONE = (ItemStatus.MISSING, ItemStatus.WITHDRAWN)
+# A title's copies (所蔵) are all its copies but the withdrawn ones (除籍): a missing copy (不明)
+# is still the library's, listed with its status (`copies_of`).
+_WITHDRAWN = (ItemStatus.WITHDRAWN,)
+# Of those, the ones a patron can borrow from (貸出状況, `Availability`) are the loanable copies
+# that are not missing either.
+_GONE = (ItemStatus.MISSING, *_WITHDRAWN)
 # Copies in the collection but not on the shelf (on loan, waiting on the hold shelf, in transit).
 _OUT = tuple(s for s in ItemStatus if s not in _GONE and s is not ItemStatus.AVAILABLE)
 # A copy's barcode: half-width letters, digits and hyphens, as the column holds them.
@@ -57,36 +63,20 @@ class Availability:
         return self.copies > 0 and self.available == 0
 
 
+async def copies_of(title_ids: Sequence[int]) -> dict[int, list[Item]]:
+    """所蔵: the copies of each title, oldest first, withdrawn ones left out (missing and
+    reference-only ones listed with their status), in one query."""
+    by_title: dict[int, list[Item]] = {i: [] for i in title_ids}
+    for item in await Item.filter(title_id__in=list(by_title)).exclude(status__in=_WITHDRAWN).order_by("id"):
+        by_title[item.title_id].append(item)
+    return by_title
+
+
 def holds_waiting_sql(title_id: str) -> str:
     """SQL of the number of holds waiting for the title `title_id` (a column): 予約待ち, the one
     definition (availability, renewals, My Page)."""
     return (f"(SELECT count(*) FROM holds w WHERE w.title_id = {title_id} "
             f"AND w.status = '{HoldStatus.WAITING.value}')")
-
-
-class Sql:
-    """A statement built in pieces, with placeholders in the dialect of the connection."""
-
-    def __init__(self, postgres: bool) -> None:
-        self.postgres = postgres
-        self.params: list[object] = []
-        self._numbers: dict[tuple[type, object], str] = {}
-
-    def param(self, value: object) -> str:
-        """A numbered placeholder ($1 / ?1), the same one for a value used again: pieces may be
-        written in any order."""
-        key = (type(value), value) if isinstance(value, (str, int, bool, float)) else None
-        if key is not None and key in self._numbers:
-            return self._numbers[key]
-        self.params.append(value)
-        mark = f"${len(self.params)}" if self.postgres else f"?{len(self.params)}"
-        if key is not None:
-            self._numbers[key] = mark
-        return mark
-
-    def position(self, text: str, part: str) -> str:
-        """SQL: where `part` first occurs in `text` (1-based, 0 if nowhere), code point by code point."""
-        return f"{'strpos' if self.postgres else 'instr'}({text}, {part})"
 
 
 def _availability_columns(sql: Sql, title_id: str) -> str:
@@ -117,12 +107,10 @@ async def availability(title_ids: Iterable[int]) -> dict[int, Availability]:
     ids = list(set(title_ids))
     if not ids:
         return {}
-    conn = db.connection()
-    sql = Sql(db.is_postgres(conn))
+    sql = Sql()
     columns = _availability_columns(sql, "t.id")
     listed = ", ".join(sql.param(i) for i in ids)
-    rows = await conn.execute_query_dict(f"SELECT t.id, t.material_type, {columns} FROM titles t WHERE t.id IN ({listed})",
-                                         sql.params)
+    rows = await sql.fetch(f"SELECT t.id, t.material_type, {columns} FROM titles t WHERE t.id IN ({listed})")
     found = {row["id"]: _availability_of(row) for row in rows}
     return {i: found.get(i, Availability()) for i in ids}
 
@@ -238,12 +226,11 @@ async def read_page(sql: Sql, ranked: str, keys: Sequence[str], order: str) -> t
                                                                                       dict[int, Availability]]:
     """The titles of a page with their availability in one statement. `ranked` selects `id` and
     the key columns `keys` of the page's rows; `order` orders the rows by them (table `page`)."""
-    conn = db.connection()
     columns = ", ".join(f"t.{c}" for c in _SHOWN)
     key_columns = "".join(f", page.{k}" for k in keys if k != "id")
-    rows = await conn.execute_query_dict(
+    rows = await sql.fetch(
         f"SELECT {columns}{key_columns}, {_availability_columns(sql, 't.id')} FROM titles t "
-        f"JOIN ({ranked}) page ON t.id = page.id ORDER BY {order}", sql.params)
+        f"JOIN ({ranked}) page ON t.id = page.id ORDER BY {order}")
     return ([ShownTitle.from_row(row) for row in rows], [tuple(row[k] for k in keys) for row in rows],
             {row["id"]: _availability_of(row) for row in rows})
 
@@ -264,7 +251,7 @@ async def new_arrivals(today: date, days: int, flt: CatalogFilter = CatalogFilte
                        after: tuple | None = None, limit: int = 20) -> TitlePage:
     """新着資料: titles received in the last `days` days (today included), newest first."""
     conn = db.connection()
-    sql = Sql(db.is_postgres(conn))
+    sql = Sql()
     where = [f"t.arrived_on > {sql.param(today - timedelta(days=days))}", f"t.arrived_on <= {sql.param(today)}",
              *filter_conditions(sql, flt)]
     count_where, count_params = " AND ".join(where), list(sql.params)
@@ -284,7 +271,7 @@ async def new_arrivals(today: date, days: int, flt: CatalogFilter = CatalogFilte
 async def most_held(*, after: tuple | None = None, limit: int = 20) -> TitlePage:
     """予約の多い資料: titles by their number of active holds (waiting or ready), most first."""
     conn = db.connection()
-    sql = Sql(db.is_postgres(conn))
+    sql = Sql()
     active = ", ".join(sql.param(s.value) for s in ACTIVE_HOLD_STATUSES)
     held = f"SELECT h.title_id AS id, count(*) AS k0 FROM holds h WHERE h.status IN ({active}) GROUP BY h.title_id"
     count_sql, count_params = f"SELECT count(*) AS n FROM ({held}) counted", list(sql.params)

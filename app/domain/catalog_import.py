@@ -30,6 +30,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from tortoise.transactions import in_transaction
 
 from app import db
+from app.domain import messages
 from app.domain.catalog import is_barcode
 from app.domain.search_index import TitleFields, indexed_columns
 from app.domain.deps import Deps
@@ -124,7 +125,7 @@ def read_catalog(text: str) -> tuple[list[str], list[str], Iterator[tuple[int, l
     try:
         header = next(reader)
     except StopIteration:
-        raise CatalogFileError("ファイルが空です。") from None
+        raise CatalogFileError(messages.CATALOG_FILE_EMPTY) from None
     columns, ignored = [], []
     for heading in header:
         name = _ALIASES.get(nfkc(heading).strip().lower())
@@ -133,7 +134,7 @@ def read_catalog(text: str) -> tuple[list[str], list[str], Iterator[tuple[int, l
             name = ""
         columns.append(name)
     if "title" not in columns:
-        raise CatalogFileError("見出し行に書名（title）の列がありません。")
+        raise CatalogFileError(messages.CATALOG_NO_TITLE_COLUMN)
 
     def records() -> Iterator[tuple[int, list[str]]]:
         line = reader.line_num + 1
@@ -178,31 +179,31 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
     """One record checked and converted, or the reasons it cannot be imported."""
     reasons: list[str] = []
     if len(record) > len(columns):
-        reasons.append(f"列の数が見出し行より多くなっています（{len(record)}列）。")
+        reasons.append(messages.CATALOG_TOO_MANY_COLUMNS.format(count=len(record)))
     cells = {name: record[i] if i < len(record) else "" for i, name in enumerate(columns) if name}
     values: dict[str, object] = {}
     for name, raw in cells.items():
         value = _reading(raw) if name in _READINGS else _text(raw) if name in _TEXTS else _code(raw)
         limit = _MAX_LENGTH.get(name)
         if limit is not None and len(value) > limit:
-            reasons.append(f"{name} が長すぎます（{limit}文字まで）。")
+            reasons.append(messages.CATALOG_TOO_LONG.format(column=name, limit=limit))
         values[name] = value
     if not values.get("title"):
-        reasons.append("書名（title）がありません。")
+        reasons.append(messages.CATALOG_NO_TITLE)
 
     isbn = None
     if values.get("isbn"):
         try:
             isbn = _isbn13(str(values["isbn"]))
         except ValidationError:
-            reasons.append(f"ISBN「{values['isbn']}」が正しくありません。")
+            reasons.append(messages.CATALOG_BAD_ISBN.format(isbn=values["isbn"]))
     values.pop("isbn", None)
 
     barcode = str(values.pop("barcode", "")) or None
     if barcode is not None and not is_barcode(barcode):
-        reasons.append(f"バーコード「{barcode}」に使えない文字があります（半角英数字とハイフン、32文字まで）。")
+        reasons.append(messages.CATALOG_BAD_BARCODE.format(barcode=barcode))
     if barcode is None and isbn is None and not reasons:
-        reasons.append("バーコードとISBNのどちらかが必要です。")
+        reasons.append(messages.CATALOG_NO_BARCODE_OR_ISBN)
 
     if "published_year" in values:
         year = str(values["published_year"])
@@ -211,13 +212,14 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
         elif re.fullmatch(r"[0-9]{4}", year) and 1000 <= int(year) <= today.year + 1:
             values["published_year"] = int(year)
         else:
-            reasons.append(f"出版年「{year}」が正しくありません（西暦4桁）。")
+            reasons.append(messages.CATALOG_BAD_YEAR.format(year=year))
 
     if "material_type" in values:
         raw_type = str(values["material_type"])
         material = MATERIAL_TYPES.get(raw_type.lower() or "book", MATERIAL_TYPES.get(raw_type))
         if material is None:
-            reasons.append(f"資料種別「{raw_type}」は使えません（{', '.join(m.value for m in MaterialType)}）。")
+            reasons.append(messages.CATALOG_BAD_MATERIAL.format(
+                material=raw_type, allowed=", ".join(m.value for m in MaterialType)))
         values["material_type"] = material
 
     if "loanable" in values:
@@ -227,7 +229,7 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
         elif raw_flag in _NO:
             values["loanable"] = False
         else:
-            reasons.append(f"貸出可否「{values['loanable']}」が不明です（1 または 0）。")
+            reasons.append(messages.CATALOG_BAD_LOANABLE.format(loanable=values["loanable"]))
 
     if "arrived_on" in values:
         raw_date = str(values.pop("arrived_on"))
@@ -238,7 +240,7 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
             except ValueError:
                 values["arrived_on"] = None
             if values["arrived_on"] is None:
-                reasons.append(f"受入日「{raw_date}」が正しくありません（YYYY-MM-DD）。")
+                reasons.append(messages.CATALOG_BAD_ARRIVED_ON.format(arrived_on=raw_date))
 
     if reasons:
         return RowError(line, reasons)
@@ -289,7 +291,7 @@ class _Importer:
             return None
         first = self.seen_barcodes.setdefault(row.barcode, row.line)
         if first != row.line:
-            return RowError(row.line, [f"バーコード「{row.barcode}」は{first}行目にもあります。"])
+            return RowError(row.line, [messages.CATALOG_DUPLICATE_BARCODE.format(barcode=row.barcode, line=first)])
         return None
 
     async def write(self, rows: list[_Row]) -> None:
@@ -391,7 +393,6 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
     today = deps.today()
 
     written, analyzed_at = 0, 0
-    postgres = db.is_postgres()
 
     async def flush() -> None:
         nonlocal written, analyzed_at
@@ -401,11 +402,11 @@ async def import_catalog(deps: Deps, text: str, *, batch_size: int = BATCH_SIZE,
             if on_progress:
                 on_progress(len(batch))
             batch.clear()
-        if postgres and written >= 2 * analyzed_at + batch_size:
+        if written >= 2 * analyzed_at + batch_size:
             # Fresh statistics of the keys looked up each time the import doubles the rows, or
             # PostgreSQL (without autovacuum, or before it wakes) plans the barcode and ISBN
             # lookups as table scans. (The search index's statistics wait for the end.)
-            await db.connection().execute_script("ANALYZE titles (id, isbn), items (id, barcode, title_id)")
+            await db.analyze("titles (id, isbn), items (id, barcode, title_id)", finished=False)
             analyzed_at = written
 
     for line, record in records:
@@ -431,9 +432,4 @@ async def _analyze() -> None:
     """Refresh the planner's statistics of the catalog tables; on PostgreSQL also move the search
     index's pending entries into the index proper (GIN keeps new entries in a list that every
     search reads through until then: over a millisecond per search after a large import)."""
-    conn = db.connection()
-    if db.is_postgres(conn):
-        await conn.execute_script("ANALYZE titles, items")
-        await conn.execute_query("SELECT gin_clean_pending_list('titles_search_grams'::regclass)")
-    else:
-        await conn.execute_script("PRAGMA optimize")
+    await db.analyze("titles, items", gin_indexes=["titles_search_grams"])

@@ -37,8 +37,9 @@ from enum import Enum
 from typing import Any, Awaitable, Callable, Iterable
 
 from app import db
+from app.db import Sql
 from app.domain.catalog import (
-    Availability, CatalogFilter, Count, ShownTitle, Sql, TitlePage, after_key, filter_conditions, lendable_sql,
+    Availability, CatalogFilter, Count, ShownTitle, TitlePage, after_key, filter_conditions, lendable_sql,
     on_shelf_sql, read_page,
 )
 from app.domain.errors import DomainError, ErrorCode
@@ -105,7 +106,7 @@ class CatalogState:
 
 
 async def catalog_state() -> CatalogState:
-    rows = await db.connection().execute_query_dict(
+    rows = await db.fetch(
         "SELECT name, version FROM catalog_versions UNION ALL SELECT 'size', coalesce(max(id), 0) FROM titles")
     values = {row["name"]: int(row["version"]) for row in rows}
     return CatalogState(values["titles"], values["items"], values["size"])
@@ -375,14 +376,13 @@ class _Search:
         search = _Search(self.keyword, CatalogFilter(), self.postgres)
         search.sql = sql
         if not self.keyword.terms:
-            rows = await db.connection().execute_query_dict(
-                "SELECT material_type AS m, count(*) AS n FROM titles GROUP BY material_type")
+            rows = await db.fetch("SELECT material_type AS m, count(*) AS n FROM titles GROUP BY material_type")
             return MatchCounts({(ELSEWHERE, str(row["m"])): int(row["n"]) for row in rows})
         source, where, _ = search._source(self.keyword.anywhere())
         rank = search.rank()
-        rows = await db.connection().execute_query_dict(
+        rows = await sql.fetch(
             f"SELECT t.material_type AS m, {rank} AS r, count(*) AS n FROM {source} "
-            f"WHERE {' AND '.join([*where, *search.contains_all()])} GROUP BY t.material_type, {rank}", sql.params)
+            f"WHERE {' AND '.join([*where, *search.contains_all()])} GROUP BY t.material_type, {rank}")
         return MatchCounts({(int(row["r"]), str(row["m"])): int(row["n"]) for row in rows})
 
     async def shelf_counts(self, matches: MatchCounts) -> ShelfCounts:
@@ -394,8 +394,7 @@ class _Search:
         examined = search.select(tokens, newest, SHELF_COUNT_LIMIT)
         state = (f"CASE WHEN {on_shelf_sql(sql, 'c.id')} THEN {ON_SHELF} "
                  f"WHEN {lendable_sql(sql, 'c.id')} THEN {ALL_OUT} ELSE {NONE_TO_LEND} END")
-        rows = await db.connection().execute_query_dict(
-            f"SELECT c.k0 AS m, {state} AS s, count(*) AS n FROM ({examined}) c GROUP BY c.k0, {state}", sql.params)
+        rows = await sql.fetch(f"SELECT c.k0 AS m, {state} AS s, count(*) AS n FROM ({examined}) c GROUP BY c.k0, {state}")
         return ShelfCounts({(str(row["m"]), int(row["s"])): int(row["n"]) for row in rows},
                            matches.matching() <= SHELF_COUNT_LIMIT)
 
@@ -555,7 +554,8 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
     def counted(shelf_counts: ShelfCounts | None) -> Count:
         if not search.narrowed_by_shelf:
             return Count(matches.matching(search.materials))
-        assert shelf_counts is not None
+        if shelf_counts is None:
+            raise RuntimeError("a search narrowed by what is on the shelf is counted with its shelf counts")
         return shelf_counts.matching(search.materials, search.states)
 
     def faceted(shelf_counts: ShelfCounts) -> Facets:

@@ -108,7 +108,8 @@ class DomainError(Exception):
     def __init__(self, code: ErrorCode | None = None, field: str | tuple[str, ...] | None = None,
                  *, failures: list[Failure] | None = None, **params: Any) -> None:
         if failures is None:
-            assert code is not None
+            if code is None:
+                raise TypeError("DomainError needs a code or failures")
             path = (field,) if isinstance(field, str) else field
             failures = [Failure(code, path, params)]
         self.failures = failures

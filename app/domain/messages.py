@@ -1,4 +1,6 @@
-"""The Japanese message for every error code: the single catalogue, nowhere else."""
+"""Every Japanese text the service shows or sends: the message of every error code, warnings,
+labels, the calendar feeds, the catalog import's reasons and the e-mail confirmation page: the
+single catalogue, nowhere else."""
 
 from __future__ import annotations
 
@@ -183,6 +185,34 @@ ICAL_PICKUP_DEADLINE_DESCRIPTION = "{library}で予約した資料の受取期�
 ICAL_CLOSED = "休館日"
 ICAL_PATRON_CALENDAR_NAME = "{library} 返却期限・予約"
 ICAL_LIBRARY_CALENDAR_NAME = "{library} 休館日・行事"
+
+
+# The catalog CSV import (`library import-catalog`): why a file or a row cannot be read.
+CATALOG_FILE_EMPTY = "ファイルが空です。"
+CATALOG_NO_TITLE_COLUMN = "見出し行に書名（title）の列がありません。"
+CATALOG_TOO_MANY_COLUMNS = "列の数が見出し行より多くなっています（{count}列）。"
+CATALOG_TOO_LONG = "{column} が長すぎます（{limit}文字まで）。"
+CATALOG_NO_TITLE = "書名（title）がありません。"
+CATALOG_BAD_ISBN = "ISBN「{isbn}」が正しくありません。"
+CATALOG_BAD_BARCODE = "バーコード「{barcode}」に使えない文字があります（半角英数字とハイフン、32文字まで）。"
+CATALOG_NO_BARCODE_OR_ISBN = "バーコードとISBNのどちらかが必要です。"
+CATALOG_BAD_YEAR = "出版年「{year}」が正しくありません（西暦4桁）。"
+CATALOG_BAD_MATERIAL = "資料種別「{material}」は使えません（{allowed}）。"
+CATALOG_BAD_LOANABLE = "貸出可否「{loanable}」が不明です（1 または 0）。"
+CATALOG_BAD_ARRIVED_ON = "受入日「{arrived_on}」が正しくありません（YYYY-MM-DD）。"
+CATALOG_DUPLICATE_BARCODE = "バーコード「{barcode}」は{line}行目にもあります。"
+
+# The e-mail confirmation page (/email/confirm), opened from the mailed link.
+EMAIL_CONFIRM_HEADING = "メールアドレスの登録確認"
+EMAIL_CONFIRM_INTRO = "次のメールアドレスを、図書館からのお知らせを受け取るアドレスとして登録します。"
+EMAIL_CONFIRM_ASK = "よろしければ「登録を確定する」を押してください。押すまで登録は確定されません。"
+EMAIL_CONFIRM_BUTTON = "登録を確定する"
+EMAIL_CONFIRM_EXPIRES = "このURLの有効期限：{expires}"
+EMAIL_CONFIRM_BAD_FORM = "送信内容の形式が正しくありません。"
+EMAIL_CONFIRM_TOO_LARGE = "送信内容が大きすぎます。"
+EMAIL_DONE_HEADING = "メールアドレスの登録完了"
+EMAIL_DONE = "メールアドレスの登録が完了しました。"
+EMAIL_DONE_CLOSE = "このページは閉じてかまいません。"
 
 
 def message_for(failure: Failure) -> str:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-from datetime import timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from tortoise import fields
 from tortoise.expressions import Q
 
 from app import db
 from app.domain.deps import Deps
 from app.domain.security import new_token, token_hash
 from app.models import Patron, Session, Staff
-from app.models.enums import SessionKind
+from app.models.enums import SessionKind, StaffRole
 
 # last_seen_at is written at most this often, so a busy session costs no write per request.
 _TOUCH_EVERY = timedelta(minutes=5)
@@ -21,7 +21,8 @@ _TOUCH_EVERY = timedelta(minutes=5)
 
 async def start(deps: Deps, *, patron: Patron | None = None, staff: Staff | None = None) -> str:
     """Open a session for a patron or a staff member and return its token (shown once)."""
-    assert (patron is None) != (staff is None)
+    if (patron is None) == (staff is None):
+        raise ValueError("a session is either a patron's or a staff member's")
     token = new_token()
     now = deps.now()
     await Session.create(
@@ -36,7 +37,74 @@ async def start(deps: Deps, *, patron: Patron | None = None, staff: Staff | None
     return token
 
 
-async def resolve(deps: Deps, token: str) -> Session | None:
+@dataclass(slots=True)
+class PatronRow:
+    """The patron of a session as read with it: the columns of `Patron` (the same names), no model."""
+
+    id: int
+    card_number: str
+    name_kana: str
+    birth_date: date
+    phone: str
+    email: str | None
+    contact_email: str | None
+    pending_email: str | None
+    password_hash: str | None
+    password_set_at: datetime | None
+    notify_due_reminder: bool
+    reading_history_enabled_at: datetime | None
+    hold_lock: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict, prefix: str) -> PatronRow:
+        def c(name: str) -> Any:
+            return row[prefix + name]
+
+        return cls(c("id"), c("card_number"), c("name_kana"), db.to_date(c("birth_date")),  # type: ignore[arg-type]
+                   c("phone"), c("email"), c("contact_email"), c("pending_email"), c("password_hash"),
+                   db.to_datetime(c("password_set_at")), bool(c("notify_due_reminder")),
+                   db.to_datetime(c("reading_history_enabled_at")), c("hold_lock"), bool(c("is_active")),
+                   db.to_datetime(c("created_at")), db.to_datetime(c("updated_at")))  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class StaffRow:
+    """The staff member of a session as read with it: the columns of `Staff` but the password hash."""
+
+    id: int
+    username: str
+    display_name: str
+    role: StaffRole
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict, prefix: str) -> StaffRow:
+        return cls(row[prefix + "id"], row[prefix + "username"], row[prefix + "display_name"],
+                   StaffRole(row[prefix + "role"]), bool(row[prefix + "is_active"]),
+                   db.to_datetime(row[prefix + "created_at"]))  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class LiveSession:
+    """A live session with its patron or staff member (`resolve`): plain rows, read in one statement."""
+
+    id: int
+    kind: SessionKind
+    patron_id: int | None
+    staff_id: int | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    device: str | None
+    patron: PatronRow | None
+    staff: StaffRow | None
+
+
+async def resolve(deps: Deps, token: str) -> LiveSession | None:
     """The live session for a token (with its patron or staff loaded), or None."""
     if not token or len(token) > 200:
         return None
@@ -57,54 +125,31 @@ async def resolve(deps: Deps, token: str) -> Session | None:
     return session
 
 
-async def _lookup(digest: str) -> Session | None:
+async def _lookup(digest: str) -> LiveSession | None:
     """The session with its patron or staff member, in one statement.
 
-    Every request with a token pays this, so it is written by hand (query building costs more
-    than the lookup); the models are built as `select_related` builds them.
+    Every request with a token pays this, so it is written by hand and read into plain rows
+    (query building and model instances cost more than the lookup).
     """
-    rows = await db.fetch(_lookup_sql(), digest)
+    rows = await db.fetch(_LOOKUP_SQL, digest)
     if not rows:
         return None
     row = rows[0]
-    session = Session._init_from_db(**_columns(Session, row, ""))
-    for attr, model, prefix in (("patron", Patron, "p__"), ("staff", Staff, "st__")):
-        found = row[f"{prefix}id"] is not None
-        related = model._init_from_db(**_columns(model, row, prefix)) if found else None
-        object.__setattr__(session, f"_{attr}", related)
-    return session
+    return LiveSession(
+        row["id"], SessionKind(row["kind"]), row["patron_id"], row["staff_id"], db.to_datetime(row["created_at"]),
+        db.to_datetime(row["last_seen_at"]), db.to_datetime(row["expires_at"]), row["device"],  # type: ignore[arg-type]
+        PatronRow.from_row(row, "p__") if row["p__id"] is not None else None,
+        StaffRow.from_row(row, "st__") if row["st__id"] is not None else None,
+    )
 
 
-def _columns(model: type, row: dict, prefix: str) -> dict:
-    """The model's columns from the row, timestamps already parsed (SQLite returns text, which
-    Tortoise would parse with a slower parser of its own)."""
-    values = {c: row[prefix + c] for c in model._meta.db_fields}
-    timestamps, dates = _dated_columns(model)
-    for column in timestamps:
-        if values[column] is not None:
-            values[column] = db.to_datetime(values[column])
-    for column in dates:
-        if values[column] is not None:
-            values[column] = db.to_date(values[column])
-    return values
-
-
-@functools.cache
-def _dated_columns(model: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The model's timestamp columns and its date columns."""
-    fields_map = model._meta.fields_map
-    return (tuple(f.source_field or n for n, f in fields_map.items() if isinstance(f, fields.DatetimeField)),
-            tuple(f.source_field or n for n, f in fields_map.items() if isinstance(f, fields.DateField)
-                  and not isinstance(f, fields.DatetimeField)))
-
-
-@functools.cache
-def _lookup_sql() -> str:
-    columns = [f"s.{c} AS {c}" for c in Session._meta.db_fields]
-    columns += [f"p.{c} AS p__{c}" for c in Patron._meta.db_fields]
-    columns += [f"st.{c} AS st__{c}" for c in Staff._meta.db_fields]
-    return (f"SELECT {', '.join(columns)} FROM sessions s LEFT JOIN patrons p ON p.id = s.patron_id "
-            "LEFT JOIN staff st ON st.id = s.staff_id WHERE s.token_hash = ?")
+_LOOKUP_SQL = (
+    "SELECT s.id, s.kind, s.patron_id, s.staff_id, s.created_at, s.last_seen_at, s.expires_at, s.device, "
+    + ", ".join([*(f"p.{f.name} AS p__{f.name}" for f in fields(PatronRow)),
+                 *(f"st.{f.name} AS st__{f.name}" for f in fields(StaffRow))])
+    + " FROM sessions s LEFT JOIN patrons p ON p.id = s.patron_id LEFT JOIN staff st ON st.id = s.staff_id"
+    " WHERE s.token_hash = ?"
+)
 
 
 async def end(session_id: int) -> None:

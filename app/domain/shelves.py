@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from app import db
@@ -64,6 +65,49 @@ async def add_favorite(deps: Deps, patron: Patron, title_id: int | None) -> Favo
         if await Favorite.filter(patron_id=patron.id).count() >= limit:
             raise DomainError(ErrorCode.LIMIT_REACHED, "title_id", limit=limit)
         return await Favorite.create(patron_id=patron.id, title_id=title_id, created_at=deps.now())
+
+
+# --- the lists, each in its order (a keyset: the order's columns, the id last) ------------------
+
+FAVORITES_ORDER = ("-created_at", "-id")  # last added first
+BOOKSHELVES_ORDER = ("id",)  # oldest first
+ENTRIES_ORDER = ("-added_at", "-id")  # last put on the shelf first
+HISTORY_ORDER = ("-borrowed_on", "-id")  # newest first
+
+
+def favorites(patron_id: int) -> QuerySet[Favorite]:
+    """お気に入り of the patron, last added first."""
+    return Favorite.filter(patron_id=patron_id).order_by(*FAVORITES_ORDER)
+
+
+def bookshelves(patron_id: int) -> QuerySet[Bookshelf]:
+    """The shelves the patron made (My本棚), oldest first."""
+    return Bookshelf.filter(patron_id=patron_id).order_by(*BOOKSHELVES_ORDER)
+
+
+def shelf_entries(bookshelf_id: int) -> QuerySet[BookshelfEntry]:
+    """The titles on a shelf, last added first."""
+    return BookshelfEntry.filter(bookshelf_id=bookshelf_id).order_by(*ENTRIES_ORDER)
+
+
+def reading_history(patron_id: int) -> QuerySet[ReadingHistoryEntry]:
+    """借りた本の履歴 of the patron, newest first (empty unless they opted in)."""
+    return ReadingHistoryEntry.filter(patron_id=patron_id).order_by(*HISTORY_ORDER)
+
+
+def entries_with_shelves() -> QuerySet[BookshelfEntry]:
+    """Shelf entries read with their shelf, whose patron they belong to (`node` lookups)."""
+    return BookshelfEntry.all().select_related("bookshelf")
+
+
+async def bookshelf(shelf_id: int | None) -> Bookshelf:
+    """A shelf as it is now (after a title was put on or taken off)."""
+    return await Bookshelf.get(id=shelf_id)
+
+
+async def favorite_title_ids(patron_id: int, title_ids: list[int]) -> set[int]:
+    """Which of these titles the patron has in the favorites."""
+    return set(await Favorite.filter(patron_id=patron_id, title_id__in=title_ids).values_list("title_id", flat=True))
 
 
 async def count_favorites(patron_id: int) -> int:
@@ -255,7 +299,8 @@ async def set_reading_goal(deps: Deps, patron: Patron, target: int, period_start
         patron_id=patron.id,
     )
     marathon = await reading_marathon(patron)
-    assert marathon is not None
+    if marathon is None:
+        raise RuntimeError(f"the reading goal of patron {patron.id} was set but cannot be read")
     return marathon
 
 

@@ -12,13 +12,14 @@ from strawberry.types import Info
 from app.domain import accounts, email_addresses, sessions
 from app.domain.accounts import LoggedIn
 from app.domain.messages import REGISTER_EMAIL_NEXT_STEP
+from app.domain.visibility import Audience
 from app.models import Patron as PatronModel
 from app.models import Staff as StaffModel
 from app.models.enums import StaffRole
 from app.schema.circulation import PatronCirculation
 from app.schema.context import Context
 from app.schema.errors import CLIENT_MUTATION_ID, Payload, handle_user_errors
-from app.schema.base import described_enum, load_nodes
+from app.schema.base import described_enum, load_nodes, load_owned_nodes
 from app.schema.notices import PatronNotices
 from app.schema.privacy import PatronPrivacy
 from app.schema.shelves import PatronShelves
@@ -75,20 +76,14 @@ class Patron(PatronCirculation, PatronNotices, PatronShelves, PatronPrivacy, rel
     @strawberry.field(description="True once the patron has opted in to keeping a loan history "
                       "(借りた本の履歴). Only for the patron themself (null for staff).")
     async def reading_history_enabled(self, info: Info[Context, None]) -> bool | None:
-        viewer = await info.context.patron()
-        if viewer is None or viewer.id != self.model.id:
+        if not (await info.context.viewer()).is_patron(self.model.id):
             return None
         return self.model.reading_history_enabled_at is not None
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        # A patron is visible to that patron and to staff, nobody else.
-        viewer = await info.context.patron()
-        staff = await info.context.staff()
-        return await load_nodes(
-            PatronModel, node_ids, cls.from_model,
-            visible=lambda row: staff is not None or (viewer is not None and viewer.id == row.id),
-        )
+        return await load_owned_nodes(info, PatronModel, node_ids, cls.from_model, audience=Audience.DESK,
+                                      owner=lambda row: row.id)
 
 
 @strawberry.type(name="Staff", description="A staff account at the circulation desk.")
@@ -104,8 +99,8 @@ class Staff(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        staff = await info.context.staff()
-        return await load_nodes(StaffModel, node_ids, cls.from_model, visible=lambda row: staff is not None)
+        viewer = await info.context.viewer()
+        return await load_nodes(StaffModel, node_ids, cls.from_model, visible=lambda row: viewer.is_staff)
 
 
 # --- inputs and payloads -------------------------------------------------------------------

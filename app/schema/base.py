@@ -23,6 +23,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.messages import message_for
+from app.domain.visibility import Audience
 
 NodeType = TypeVar("NodeType")
 
@@ -274,7 +275,8 @@ def decode_global_id(value: str | relay.GlobalID, type_name: str) -> int | None:
 
 async def load_nodes(model: Any, node_ids: Iterable[str], build: Callable[[Any], Any],
                      visible: Callable[[Any], bool] = lambda row: True) -> list[Any]:
-    """`resolve_nodes` for a Tortoise model: in the order asked, None where missing or not visible."""
+    """`resolve_nodes` for a Tortoise model (or a query of one): in the order asked, None where
+    missing or not visible."""
     ids = [parse_decimal(i) for i in node_ids]
     wanted = [i for i in ids if i is not None]
     found = {row.id: row for row in await model.filter(id__in=wanted)} if wanted else {}
@@ -283,3 +285,11 @@ async def load_nodes(model: Any, node_ids: Iterable[str], build: Callable[[Any],
         row = found.get(id_) if id_ is not None else None
         result.append(build(row) if row is not None and visible(row) else None)
     return result
+
+
+async def load_owned_nodes(info: Any, model: Any, node_ids: Iterable[str], build: Callable[[Any], Any], *,
+                           audience: Audience, owner: Callable[[Any], int | None] = lambda row: row.patron_id) -> list[Any]:
+    """`resolve_nodes` for rows that belong to a patron (`owner` of a row names them): visible by
+    the one rule of `app.domain.visibility` to the viewer of the request, None to anyone else."""
+    viewer = await info.context.viewer()
+    return await load_nodes(model, node_ids, build, visible=lambda row: viewer.sees(owner(row), audience))

@@ -11,11 +11,10 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from app.domain import catalog, catalog_search, circulation
+from app.domain import catalog, catalog_search, circulation, shelves
 from app.domain.catalog import CatalogFilter, TitlePage
 from app.domain.catalog_search import SearchResult, SearchSort
 from app.domain.errors import DomainError
-from app.models import Favorite as FavoriteModel
 from app.models import Item as ItemModel
 from app.models import Title as TitleModel
 from app.models.enums import ItemStatus, MaterialType
@@ -46,7 +45,7 @@ def _favorite_titles(ctx: Context):
         patron = await ctx.patron()
         if patron is None:
             return [False] * len(title_ids)
-        found = set(await FavoriteModel.filter(patron_id=patron.id, title_id__in=title_ids).values_list("title_id", flat=True))
+        found = await shelves.favorite_title_ids(patron.id, title_ids)
         return [i in found for i in title_ids]
 
     return loaders.loader(ctx, "favorite_titles", batch)
@@ -54,10 +53,7 @@ def _favorite_titles(ctx: Context):
 
 def _items_of_title(ctx: Context):
     async def batch(title_ids: list[int]) -> list[list[ItemModel]]:
-        rows = await ItemModel.filter(title_id__in=title_ids).exclude(status=ItemStatus.WITHDRAWN).order_by("id")
-        by_title: dict[int, list[ItemModel]] = {i: [] for i in title_ids}
-        for row in rows:
-            by_title[row.title_id].append(row)
+        by_title = await catalog.copies_of(title_ids)
         return [by_title[i] for i in title_ids]
 
     return loaders.loader(ctx, "items_of_title", batch)

@@ -10,8 +10,10 @@ from starlette.responses import Response
 from app.domain import sessions
 from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode
-from app.models import Patron, Session, Staff
+from app.domain.sessions import LiveSession, PatronRow, StaffRow
+from app.domain.visibility import GUEST, Viewer
 from app.models.enums import SessionKind
+from app.web.bearer import bearer_token
 
 _UNSET: Any = object()
 
@@ -23,7 +25,7 @@ class Context:
         self.deps = deps
         self.settings = deps.settings
         self.loaders: dict[str, Any] = {}
-        self._session: Session | None = _UNSET
+        self._session: LiveSession | None = _UNSET
         # A WebSocket's admitted connection (`app.schema.subscriptions`), None over HTTP.
         self.live: Any = None
 
@@ -31,17 +33,9 @@ class Context:
 
     def session_token(self) -> str | None:
         """Bearer token if given (API clients), else the session cookie (browsers)."""
-        auth = self.request.headers.get("authorization", "")
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return self.request.cookies.get(self.settings.session_cookie_name)
+        return bearer_token(self.request.headers.get("authorization")) or self.session_cookie()
 
-    @property
-    def uses_bearer(self) -> bool:
-        return self.request.headers.get("authorization", "").lower().startswith("bearer ")
-
-    async def session(self) -> Session | None:
+    async def session(self) -> LiveSession | None:
         if self._session is _UNSET:
             token = self.session_token()
             self._session = await sessions.resolve(self.deps, token) if token else None
@@ -50,7 +44,7 @@ class Context:
     def forget_session(self) -> None:
         self._session = None
 
-    def use_session(self, session: Session) -> None:
+    def use_session(self, session: LiveSession) -> None:
         """Authenticate with a session found another way (a WebSocket's `connection_init`)."""
         self._session = session
 
@@ -58,16 +52,25 @@ class Context:
     def user_agent(self) -> str | None:
         return self.request.headers.get("user-agent")
 
-    async def patron(self) -> Patron | None:
+    async def patron(self) -> PatronRow | None:
         """The logged-in patron, or None (guests and staff)."""
         session = await self.session()
         return session.patron if session and session.kind is SessionKind.PATRON else None
 
-    async def staff(self) -> Staff | None:
+    async def staff(self) -> StaffRow | None:
         session = await self.session()
         return session.staff if session and session.kind is SessionKind.STAFF else None
 
-    async def require_patron(self) -> Patron:
+    async def viewer(self) -> Viewer:
+        """Who is asking, for the visibility rule (`app.domain.visibility`)."""
+        session = await self.session()
+        if session is None:
+            return GUEST
+        if session.kind is SessionKind.STAFF:
+            return Viewer(is_staff=session.staff is not None)
+        return Viewer(patron_id=session.patron.id if session.patron is not None else None)
+
+    async def require_patron(self) -> PatronRow:
         """The patron, or a NOT_AUTHENTICATED (guest) / FORBIDDEN (staff) failure."""
         session = await self.session()
         if session is None:
@@ -76,7 +79,7 @@ class Context:
             raise DomainError(ErrorCode.FORBIDDEN)
         return session.patron
 
-    async def require_staff(self) -> Staff:
+    async def require_staff(self) -> StaffRow:
         session = await self.session()
         if session is None:
             raise DomainError(ErrorCode.NOT_AUTHENTICATED)

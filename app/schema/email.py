@@ -89,8 +89,7 @@ class EmailMutation:
     @handle_user_errors(ConfirmEmailPayload)
     async def confirm_email(self, info: Info[Context, None], input: ConfirmEmailInput) -> ConfirmEmailPayload:
         result = await email_addresses.confirm(info.context.deps, input.token)
-        viewer = await info.context.patron()
-        mine = viewer is not None and viewer.id == result.patron.id
+        mine = (await info.context.viewer()).is_patron(result.patron.id)
         return ConfirmEmailPayload(email=result.address, patron=Patron.from_model(result.patron) if mine else None)
 
     @strawberry.mutation(description="Delete the e-mail address (削除する): notices can no longer reach the patron.")

@@ -11,11 +11,12 @@ from strawberry.types import Info
 
 from app.domain import notice_templates, notices
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.visibility import Audience
 from app.models import Notice as NoticeModel
 from app.models.enums import NoticeKind, NoticeStatus
 from app.schema import loaders
 from app.schema.base import (
-    After, Connection, First, decode_global_id, described_enum, load_nodes, query_connection,
+    After, Connection, First, decode_global_id, described_enum, load_owned_nodes, query_connection,
 )
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
@@ -86,12 +87,7 @@ class Notice(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         # Visible to the patron it is for and to staff: another patron's notice does not exist.
-        viewer = await info.context.patron()
-        staff = await info.context.staff()
-        return await load_nodes(
-            NoticeModel, node_ids, cls.from_model,
-            visible=lambda row: staff is not None or (viewer is not None and row.patron_id == viewer.id),
-        )
+        return await load_owned_nodes(info, NoticeModel, node_ids, cls.from_model, audience=Audience.DESK)
 
 
 @strawberry.type

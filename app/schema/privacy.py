@@ -14,10 +14,11 @@ from app.domain import calendar_feeds, consent, privacy, sessions
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.messages import KEPT_ACTIVE_HOLDS, KEPT_CURRENT_LOANS, PRIVACY_LABELS, PRIVACY_RETENTION
 from app.domain.privacy import PersonalData, ReadingRecord
+from app.domain.visibility import Audience
 from app.models import CalendarFeed as CalendarFeedModel
 from app.models import Session as SessionModel
 from app.models.enums import ConsentKind
-from app.schema.base import decode_global_id, described_enum, encode_global_id, load_nodes
+from app.schema.base import decode_global_id, described_enum, encode_global_id, load_owned_nodes
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
 
@@ -91,11 +92,8 @@ class LoginSession(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
         session = await info.context.session()
-        viewer = await info.context.patron()
-        return await load_nodes(
-            SessionModel, node_ids, lambda m: cls.from_model(m, session.id if session else None),
-            visible=lambda row: viewer is not None and row.patron_id == viewer.id,
-        )
+        return await load_owned_nodes(info, SessionModel, node_ids,
+                                      lambda m: cls.from_model(m, session.id if session else None), audience=Audience.OWNER)
 
 
 @strawberry.type(description="What the library knows about the patron (わたしの情報).")
@@ -142,8 +140,7 @@ class CalendarFeed:
 
 
 async def _own(info: Info[Context, None], patron_id: int) -> bool:
-    viewer = await info.context.patron()
-    return viewer is not None and viewer.id == patron_id
+    return (await info.context.viewer()).is_patron(patron_id)
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from app.domain import shelves
+from app.domain.visibility import Audience
 from app.models import Bookshelf as BookshelfModel
 from app.models import BookshelfEntry as BookshelfEntryModel
 from app.models import Favorite as FavoriteModel
@@ -23,7 +24,7 @@ from app.models import Patron as PatronModel
 from app.models import ReadingHistoryEntry as ReadingHistoryEntryModel
 from app.schema import loaders
 from app.schema.base import (
-    After, Connection, First, decode_global_id, edge_of, encode_global_id, load_nodes, query_connection,
+    After, Connection, First, decode_global_id, edge_of, encode_global_id, load_owned_nodes, query_connection,
 )
 from app.schema.catalog import Title
 from app.schema.context import Context
@@ -33,18 +34,12 @@ if TYPE_CHECKING:
     from app.schema.accounts import Patron
 
 
-async def _viewer_id(info: Info[Context, None]) -> int | None:
-    patron = await info.context.patron()
-    return patron.id if patron else None
-
-
 # --- types ---------------------------------------------------------------------------------
 
 
 async def _own(info: Info[Context, None], model: Any, node_ids: Iterable[str], build) -> list[Any]:
     """`resolve_nodes` of rows with a patron: only the viewer's own, None for everything else."""
-    viewer = await _viewer_id(info)
-    return await load_nodes(model, node_ids, build, visible=lambda row: row.patron_id == viewer)
+    return await load_owned_nodes(info, model, node_ids, build, audience=Audience.OWNER)
 
 
 @strawberry.type
@@ -83,9 +78,9 @@ class BookshelfEntry(_TitleEntry, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False):
-        viewer = await _viewer_id(info)
-        own = set(await BookshelfModel.filter(patron_id=viewer).values_list("id", flat=True)) if viewer else set()
-        return await load_nodes(BookshelfEntryModel, node_ids, cls.from_model, visible=lambda row: row.bookshelf_id in own)
+        # An entry is its shelf's: read with the shelf, visible to the shelf's patron alone.
+        return await load_owned_nodes(info, shelves.entries_with_shelves(), node_ids, cls.from_model,
+                                      audience=Audience.OWNER, owner=lambda row: row.bookshelf.patron_id)
 
 
 @strawberry.type(name="Bookshelf", description="A shelf the patron made (本棚を作成する), with titles on it.")
@@ -98,10 +93,8 @@ class Bookshelf(relay.Node):
     @strawberry.field(description="Titles on the shelf, last added first.")
     async def entries(self, info: Info[Context, None], first: First = None,
                       after: After = None) -> Connection[BookshelfEntry]:
-        order = ("-added_at", "-id")
-        query = BookshelfEntryModel.filter(bookshelf_id=self.id).order_by(*order)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      BookshelfEntry.from_model, kind="Bookshelf.entries", order=order)
+        return await query_connection(shelves.shelf_entries(self.id), first, after, info.context.settings.max_page_size,
+                                      BookshelfEntry.from_model, kind="Bookshelf.entries", order=shelves.ENTRIES_ORDER)
 
     @classmethod
     def from_model(cls, m: BookshelfModel) -> Bookshelf:
@@ -160,7 +153,7 @@ class PatronShelves:
     model: strawberry.Private[PatronModel]
 
     async def _mine(self, info: Info[Context, None]) -> bool:
-        return await _viewer_id(info) == self.model.id
+        return (await info.context.viewer()).is_patron(self.model.id)
 
     @strawberry.field(description="お気に入り, last added first. Only for the patron themself.")
     async def favorites(self, info: Info[Context, None], first: First = None,
@@ -169,20 +162,18 @@ class PatronShelves:
             return None
         # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
         count = functools.partial(shelves.count_favorites, self.model.id)
-        order = ("-created_at", "-id")
-        query = lambda: FavoriteModel.filter(patron_id=self.model.id).order_by(*order)  # noqa: E731
+        query = functools.partial(shelves.favorites, self.model.id)
         return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Favorite.from_model, count, kind="Patron.favorites", order=order)
+                                      Favorite.from_model, count, kind="Patron.favorites", order=shelves.FAVORITES_ORDER)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: First = None,
                           after: After = None) -> Connection[Bookshelf] | None:
         if not await self._mine(info):
             return None
-        order = ("id",)
-        query = BookshelfModel.filter(patron_id=self.model.id).order_by(*order)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Bookshelf.from_model, kind="Patron.bookshelves", order=order)
+        return await query_connection(shelves.bookshelves(self.model.id), first, after,
+                                      info.context.settings.max_page_size, Bookshelf.from_model,
+                                      kind="Patron.bookshelves", order=shelves.BOOKSHELVES_ORDER)
 
     @strawberry.field(
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
@@ -192,10 +183,9 @@ class PatronShelves:
                               after: After = None) -> Connection[ReadingHistoryEntry] | None:
         if not await self._mine(info):
             return None
-        order = ("-borrowed_on", "-id")
-        query = ReadingHistoryEntryModel.filter(patron_id=self.model.id).order_by(*order)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      ReadingHistoryEntry.from_model, kind="Patron.readingHistory", order=order)
+        return await query_connection(shelves.reading_history(self.model.id), first, after,
+                                      info.context.settings.max_page_size, ReadingHistoryEntry.from_model,
+                                      kind="Patron.readingHistory", order=shelves.HISTORY_ORDER)
 
     @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
     async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:
@@ -401,7 +391,7 @@ class ShelvesMutation:
         patron = await ctx.require_patron()
         entry = await shelves.add_to_bookshelf(
             ctx.deps, patron, decode_global_id(input.bookshelf_id, "Bookshelf"), decode_global_id(input.title_id, "Title"))
-        shelf = await BookshelfModel.get(id=entry.bookshelf_id)
+        shelf = await shelves.bookshelf(entry.bookshelf_id)
         return AddToBookshelfPayload(bookshelf=Bookshelf.from_model(shelf), entry=BookshelfEntry.from_model(entry))
 
     @strawberry.mutation(description="Take a title off one of your bookshelves.")
@@ -412,7 +402,7 @@ class ShelvesMutation:
         patron = await ctx.require_patron()
         shelf_id = decode_global_id(input.bookshelf_id, "Bookshelf")
         removed = await shelves.remove_from_bookshelf(ctx.deps, patron, shelf_id, decode_global_id(input.title_id, "Title"))
-        shelf = await BookshelfModel.get(id=shelf_id)
+        shelf = await shelves.bookshelf(shelf_id)
         return RemoveFromBookshelfPayload(bookshelf=Bookshelf.from_model(shelf),
                                           removed_entry_id=encode_global_id("BookshelfEntry", removed))
 

@@ -28,6 +28,7 @@ from app.schema.base import described_enum
 from app.schema.circulation import Hold
 from app.schema.context import Context
 from app.schema.security import present_errors
+from app.web.bearer import bearer_token
 from app.web.live import CLOSE_TOO_MANY, LiveHub
 
 ViewerEventKindEnum = described_enum(EventKind, "ViewerEventKind", "What happened.", {
@@ -170,8 +171,7 @@ def _token(payload: dict[str, Any]) -> str | None:
     raw = payload.get("authorization") or payload.get("Authorization") or payload.get("token")
     if not isinstance(raw, str) or not raw.strip():
         return None
-    scheme, _, value = raw.strip().partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else raw.strip()
+    return bearer_token(raw.strip()) or raw.strip()
 
 
 async def _masked(ctx: Context, source: Any) -> AsyncGenerator[Any, None]:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from app.domain import email_addresses
+from app.domain import email_addresses, messages
 from app.domain.deps import Deps
 from app.domain.errors import DomainError
 from app.domain.messages import message_for
@@ -57,8 +57,6 @@ $content
 </body>
 </html>
 """)
-_CONFIRM_HEADING = "メールアドレスの登録確認"
-_DONE_HEADING = "メールアドレスの登録完了"
 
 
 def routes(deps: Deps) -> list[Route]:
@@ -71,23 +69,26 @@ def routes(deps: Deps) -> list[Route]:
         except DomainError as error:
             return _error_page(deps, error)
         e = html.escape
+        expires = jp_datetime(change.expires_at, deps.settings.tz)
         content = (
-            "<p>次のメールアドレスを、図書館からのお知らせを受け取るアドレスとして登録します。</p>\n"
+            f"<p>{messages.EMAIL_CONFIRM_INTRO}</p>\n"
             f'<p class="address">{e(change.address)}</p>\n'
-            "<p>よろしければ「登録を確定する」を押してください。押すまで登録は確定されません。</p>\n"
+            f"<p>{messages.EMAIL_CONFIRM_ASK}</p>\n"
             '<form method="post" action="confirm">\n'
             f'<input type="hidden" name="token" value="{e(token)}">\n'
-            '<button type="submit">登録を確定する</button>\n'
+            f'<button type="submit">{messages.EMAIL_CONFIRM_BUTTON}</button>\n'
             "</form>\n"
-            f"<p><small>このURLの有効期限：{e(jp_datetime(change.expires_at, deps.settings.tz))}</small></p>"
+            f"<p><small>{e(messages.EMAIL_CONFIRM_EXPIRES.format(expires=expires))}</small></p>"
         )
-        return _page(deps, _CONFIRM_HEADING, content)
+        return _page(deps, messages.EMAIL_CONFIRM_HEADING, content)
 
     async def confirm(request: Request) -> HTMLResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-            return _page(deps, _CONFIRM_HEADING, '<p class="error">送信内容の形式が正しくありません。</p>', 415)
+            return _page(deps, messages.EMAIL_CONFIRM_HEADING, f'<p class="error">{messages.EMAIL_CONFIRM_BAD_FORM}</p>',
+                         415)
         if int(request.headers.get("content-length") or 0) > _MAX_BODY:
-            return _page(deps, _CONFIRM_HEADING, '<p class="error">送信内容が大きすぎます。</p>', 413)
+            return _page(deps, messages.EMAIL_CONFIRM_HEADING, f'<p class="error">{messages.EMAIL_CONFIRM_TOO_LARGE}</p>',
+                         413)
         form = await request.form(max_files=0, max_fields=4)
         token = form.get("token")
         try:
@@ -95,11 +96,11 @@ def routes(deps: Deps) -> list[Route]:
         except DomainError as error:
             return _error_page(deps, error)
         content = (
-            "<p>メールアドレスの登録が完了しました。</p>\n"
+            f"<p>{messages.EMAIL_DONE}</p>\n"
             f'<p class="address">{html.escape(confirmed.address)}</p>\n'
-            "<p>このページは閉じてかまいません。</p>"
+            f"<p>{messages.EMAIL_DONE_CLOSE}</p>"
         )
-        return _page(deps, _DONE_HEADING, content)
+        return _page(deps, messages.EMAIL_DONE_HEADING, content)
 
     return [
         Route("/email/confirm", show, methods=["GET"]),
@@ -109,7 +110,7 @@ def routes(deps: Deps) -> list[Route]:
 
 def _error_page(deps: Deps, error: DomainError) -> HTMLResponse:
     message = html.escape(message_for(error.failures[0]))
-    return _page(deps, _CONFIRM_HEADING, f'<p class="error">{message}</p>', 400)
+    return _page(deps, messages.EMAIL_CONFIRM_HEADING, f'<p class="error">{message}</p>', 400)
 
 
 def _page(deps: Deps, heading: str, content: str, status: int = 200) -> HTMLResponse:

@@ -21,6 +21,7 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.web.bearer import bearer_token
 from app.web.request_log import annotate
 
 GRAPHQL_PATH = "/graphql"
@@ -175,7 +176,7 @@ class GraphQLRequestGuard:
         await self.app(scope, receive, send)
 
     def _origin_allowed(self, headers: Headers) -> bool:
-        if _has_bearer(headers):
+        if bearer_token(headers.get("authorization")):
             return True
         origin = headers.get("origin")
         if origin is None:
@@ -192,11 +193,6 @@ class GraphQLRequestGuard:
 def _is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json"
-
-
-def _has_bearer(headers: Headers) -> bool:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and bool(token.strip())
 
 
 class SecurityHeaders:
