@@ -128,6 +128,18 @@ CORNER_CASES: list[tuple[str, dict | None]] = [
                   holdCart { edges { node { title { title } holdability { holdable reasons } } } } } }""", None),
     # Staff-only fields as a patron: errors located at their paths.
     ("""{ failedNotices(first: 1) { totalCount } viewer { cardNumber } }""", None),
+    # Several lists refused at once under one parent a non-null failure nulls: which refusal is
+    # reported must not depend on which list's query the database answered first (a list's paging
+    # is checked before it reads anything). Found by a long generated run.
+    ("""mutation { setReadingHistoryEnabled(input: { enabled: true }) { patron {
+          holds(first: -2, after: "") { totalCount } cancelledHolds(first: -2) { totalCount }
+          notices(after: "eA==") { totalCount } readingMarathon { achieved } } } }""", None),
+    ("""mutation { updateNotificationSettings(input: { dueDateReminder: true }) { patron {
+          readingHistory(after: "eA==") { totalCount } loans(after: "eA==") { totalCount }
+          holdCart(first: -1) { totalCount } bookshelves(after: "eA==") { totalCount } } } }""", None),
+    ("""{ viewer { id bookshelves(first: -8024, after: "🇺🇸") { totalCount } favorites(first: 0, after: "猫") {
+          totalCount } readingHistory(after: "x") { totalCount } } mostHeldTitles(first: -3) { totalCount }
+        libraryCalendar(year: 0, month: 0) { month } }""", None),
 ]
 
 # Mutations run their root fields serially; the second one sees what the first did.

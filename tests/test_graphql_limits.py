@@ -106,8 +106,8 @@ async def test_graphiqls_introspection_query_fits_the_default_limits(client):
 
 def test_first_is_capped_by_the_page_size_limit(settings):
     assert KeysetPage(10_000, None, settings.max_page_size, "list", (int,)).limit == settings.max_page_size
-    connection = connection_of(list(range(250)), 1000, None, settings.max_page_size, kind="list",
-                               key=lambda n: (n,), types=(int,))
+    connection = connection_of(list(range(250)), KeysetPage(1000, None, settings.max_page_size, "list", (int,)),
+                               key=lambda n: (n,))
     assert len(connection.edges) == settings.max_page_size and connection.page_info.has_next_page
     assert KeysetPage(None, None, settings.max_page_size, "list", (int,)).limit == 20
 

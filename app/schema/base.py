@@ -190,21 +190,33 @@ def _after(order: Sequence[str], key: Sequence[Any]) -> Any:
     return condition
 
 
-async def query_connection(query: Any, first: int | None, after: str | None, max_size: int,
-                           node: Callable[[Any], NodeType], count: Callable[[], Awaitable[int]] | None = None, *,
-                           kind: str, order: Sequence[str]) -> Connection[NodeType]:
+def query_page(model: Any, first: int | None, after: str | None, max_size: int, *, kind: str,
+               order: Sequence[str]) -> KeysetPage:
+    """The page `first`/`after` ask for of a list of `model` rows in `order`, checked (a bad
+    `first` or cursor refused) before the resolver reads anything."""
+    return KeysetPage(first, after, max_size, kind, _key_types(model, order))
+
+
+async def query_connection(query: Any, page: KeysetPage, node: Callable[[Any], NodeType],
+                           count: Callable[[], Awaitable[int]] | None = None, *,
+                           order: Sequence[str]) -> Connection[NodeType]:
     """A connection over a Tortoise query ordered by `order` (ending in the id, as the query's own
     `order_by`), paged by keyset in the database: the cursor holds a row's `order` values, so rows
     added or removed before it never shift the next page. Counted only when asked (`first: 0`
     reads no rows: the count alone). `query` may be a function making it, when building it is
-    worth saving for a count alone (My Page's favorites)."""
+    worth saving for a count alone (My Page's favorites).
+
+    A list's `first` and `after` are checked first of all, before the resolver awaits anything
+    (`query_page`, `KeysetPage`): bad paging costs no query, and when several fields of one
+    request are refused, which refusal is reported does not depend on the order in which the
+    database answered (the compiled executor and graphql-core agree on it).
+    """
     if callable(query) and not hasattr(query, "filter"):
-        if first == 0 and after is None and count is not None:
+        if page.limit == 0 and page.after is None and count is not None:
             total = await count()
             return Connection(edges=[], page_info=relay.PageInfo(
                 has_next_page=total > 0, has_previous_page=False, start_cursor=None, end_cursor=None), _total=total)
         query = query()
-    page = KeysetPage(first, after, max_size, kind, _key_types(query.model, order))
     count = count or query.count
     if page.after is not None:
         query = query.filter(_after(order, page.after))
@@ -217,12 +229,11 @@ async def query_connection(query: Any, first: int | None, after: str | None, max
     return page.connection(rows, keys, node, _total=count)
 
 
-def connection_of(items: Sequence[Any], first: int | None, after: str | None, max_size: int,
-                  node: Callable[[Any], NodeType] = lambda row: row, *, kind: str,
-                  key: Callable[[Any], tuple[Any, ...]], types: Sequence[type]) -> Connection[NodeType]:
+def connection_of(items: Sequence[Any], page: KeysetPage, node: Callable[[Any], NodeType] = lambda row: row, *,
+                  key: Callable[[Any], tuple[Any, ...]]) -> Connection[NodeType]:
     """A connection over a short list already in memory, in ascending order of `key(row)` (a
-    patron's holds, the cart), paged by keyset like the others."""
-    page = KeysetPage(first, after, max_size, kind, types)
+    patron's holds, the cart), paged by keyset like the others. The resolver makes the `page`
+    before it reads the list (see `query_connection`)."""
     keys = [key(row) for row in items]
     rows = [(row, k) for row, k in zip(items, keys) if page.after is None or k > page.after]
     if page.limit == 0:

@@ -16,7 +16,7 @@ from app.models import Notice as NoticeModel
 from app.models.enums import NoticeKind, NoticeStatus
 from app.schema import loaders
 from app.schema.base import (
-    After, Connection, First, decode_global_id, described_enum, load_owned_nodes, query_connection,
+    After, Connection, First, decode_global_id, described_enum, load_owned_nodes, query_connection, query_page,
 )
 from app.schema.context import Context
 from app.schema.errors import Payload, handle_user_errors
@@ -96,9 +96,10 @@ class PatronNotices:
 
     @strawberry.field(description="The patron's notices, newest first, with whether each was sent.")
     async def notices(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Notice]:
-        return await query_connection(notices.for_patron(self.id), first, after,  # type: ignore[attr-defined]
-                                      info.context.settings.max_page_size, Notice.from_model,
-                                      kind="Patron.notices", order=notices.NEWEST_FIRST)
+        page = query_page(NoticeModel, first, after, info.context.settings.max_page_size, kind="Patron.notices",
+                          order=notices.NEWEST_FIRST)
+        return await query_connection(notices.for_patron(self.id), page,  # type: ignore[attr-defined]
+                                      Notice.from_model, order=notices.NEWEST_FIRST)
 
 
 @strawberry.type
@@ -106,10 +107,11 @@ class NoticesQuery:
     @strawberry.field(description="Notices that failed for good, newest first: staff only (null for anyone else).")
     async def failed_notices(self, info: Info[Context, None], first: First = None,
                              after: After = None) -> Connection[Notice] | None:
+        page = query_page(NoticeModel, first, after, info.context.settings.max_page_size, kind="failedNotices",
+                          order=notices.NEWEST_FIRST)
         if await info.context.staff() is None:
             return None
-        return await query_connection(notices.failed(), first, after, info.context.settings.max_page_size,
-                                      Notice.from_model, kind="failedNotices", order=notices.NEWEST_FIRST)
+        return await query_connection(notices.failed(), page, Notice.from_model, order=notices.NEWEST_FIRST)
 
 
 @strawberry.input(description="Put a failed notice back in the outbox (staff).")

@@ -25,6 +25,7 @@ from app.models import ReadingHistoryEntry as ReadingHistoryEntryModel
 from app.schema import loaders
 from app.schema.base import (
     After, Connection, First, decode_global_id, edge_of, encode_global_id, load_owned_nodes, query_connection,
+    query_page,
 )
 from app.schema.catalog import Title
 from app.schema.context import Context
@@ -93,8 +94,10 @@ class Bookshelf(relay.Node):
     @strawberry.field(description="Titles on the shelf, last added first.")
     async def entries(self, info: Info[Context, None], first: First = None,
                       after: After = None) -> Connection[BookshelfEntry]:
-        return await query_connection(shelves.shelf_entries(self.id), first, after, info.context.settings.max_page_size,
-                                      BookshelfEntry.from_model, kind="Bookshelf.entries", order=shelves.ENTRIES_ORDER)
+        page = query_page(BookshelfEntryModel, first, after, info.context.settings.max_page_size,
+                          kind="Bookshelf.entries", order=shelves.ENTRIES_ORDER)
+        return await query_connection(shelves.shelf_entries(self.id), page, BookshelfEntry.from_model,
+                                      order=shelves.ENTRIES_ORDER)
 
     @classmethod
     def from_model(cls, m: BookshelfModel) -> Bookshelf:
@@ -158,22 +161,24 @@ class PatronShelves:
     @strawberry.field(description="お気に入り, last added first. Only for the patron themself.")
     async def favorites(self, info: Info[Context, None], first: First = None,
                         after: After = None) -> Connection[Favorite] | None:
+        page = query_page(FavoriteModel, first, after, info.context.settings.max_page_size, kind="Patron.favorites",
+                          order=shelves.FAVORITES_ORDER)
         if not await self._mine(info):
             return None
         # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
         count = functools.partial(shelves.count_favorites, self.model.id)
         query = functools.partial(shelves.favorites, self.model.id)
-        return await query_connection(query, first, after, info.context.settings.max_page_size,
-                                      Favorite.from_model, count, kind="Patron.favorites", order=shelves.FAVORITES_ORDER)
+        return await query_connection(query, page, Favorite.from_model, count, order=shelves.FAVORITES_ORDER)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: First = None,
                           after: After = None) -> Connection[Bookshelf] | None:
+        page = query_page(BookshelfModel, first, after, info.context.settings.max_page_size,
+                          kind="Patron.bookshelves", order=shelves.BOOKSHELVES_ORDER)
         if not await self._mine(info):
             return None
-        return await query_connection(shelves.bookshelves(self.model.id), first, after,
-                                      info.context.settings.max_page_size, Bookshelf.from_model,
-                                      kind="Patron.bookshelves", order=shelves.BOOKSHELVES_ORDER)
+        return await query_connection(shelves.bookshelves(self.model.id), page, Bookshelf.from_model,
+                                      order=shelves.BOOKSHELVES_ORDER)
 
     @strawberry.field(
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
@@ -181,11 +186,12 @@ class PatronShelves:
     )
     async def reading_history(self, info: Info[Context, None], first: First = None,
                               after: After = None) -> Connection[ReadingHistoryEntry] | None:
+        page = query_page(ReadingHistoryEntryModel, first, after, info.context.settings.max_page_size,
+                          kind="Patron.readingHistory", order=shelves.HISTORY_ORDER)
         if not await self._mine(info):
             return None
-        return await query_connection(shelves.reading_history(self.model.id), first, after,
-                                      info.context.settings.max_page_size, ReadingHistoryEntry.from_model,
-                                      kind="Patron.readingHistory", order=shelves.HISTORY_ORDER)
+        return await query_connection(shelves.reading_history(self.model.id), page, ReadingHistoryEntry.from_model,
+                                      order=shelves.HISTORY_ORDER)
 
     @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
     async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:

@@ -19,7 +19,8 @@ from app.models import HoldCartEntry as HoldCartEntryModel
 from app.models import Loan as LoanModel
 from app.models.enums import HoldSource, HoldStatus, MaterialType
 from app.schema import loaders
-from app.schema.base import After, Connection, First, KeysetPage, connection_of, load_owned_nodes, query_connection
+from app.schema.base import (After, Connection, First, KeysetPage, connection_of, load_owned_nodes, query_connection,
+                             query_page)
 from app.schema.catalog import Item, Title
 from app.schema.circulation import dataloaders
 from app.schema.circulation.enums import CancelReasonEnum, HoldSourceEnum, HoldStatusEnum
@@ -208,32 +209,34 @@ class PatronCirculation:
     @strawberry.field(description="Active holds (予約中一覧): ready ones first, then in the order placed.")
     async def holds(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Hold]:
         ctx = info.context
+        page = KeysetPage(first, after, ctx.settings.max_page_size, "Patron.holds", circulation.HOLD_LIST_KEY_TYPES)
         # Active holds are few (the hold limit): read whole, paged here.
         rows = await circulation.active_holds(self.model.id)
-        return connection_of(rows, first, after, ctx.settings.max_page_size, lambda m: Hold.from_model(m, ctx),
-                             kind="Patron.holds", key=circulation.hold_list_key, types=circulation.HOLD_LIST_KEY_TYPES)
+        return connection_of(rows, page, lambda m: Hold.from_model(m, ctx), key=circulation.hold_list_key)
 
     @strawberry.field(description="Cancelled and expired holds (取消済予約一覧), latest first.")
     async def cancelled_holds(self, info: Info[Context, None], first: First = None,
                               after: After = None) -> Connection[Hold]:
         ctx = info.context
+        page = query_page(HoldModel, first, after, ctx.settings.max_page_size, kind="Patron.cancelledHolds",
+                          order=circulation.CANCELLED_ORDER)
         query = circulation.cancelled_holds(self.model.id)
 
         def node(row: HoldModel) -> Hold:
             dataloaders.with_titles(ctx, [row])  # read with its title: no query for it
             return Hold.from_model(row, ctx)
 
-        return await query_connection(query.select_related("title"), first, after, ctx.settings.max_page_size, node,
-                                      query.count, kind="Patron.cancelledHolds", order=circulation.CANCELLED_ORDER)
+        return await query_connection(query.select_related("title"), page, node, query.count,
+                                      order=circulation.CANCELLED_ORDER)
 
     @strawberry.field(description="The hold cart (予約カート), in the order titles were added. Only for the "
                       "patron themself (a wish list, like favorites: null for staff).")
     async def hold_cart(self, info: Info[Context, None], first: First = None,
                         after: After = None) -> Connection[HoldCartEntry] | None:
         ctx = info.context
+        page = KeysetPage(first, after, ctx.settings.max_page_size, "Patron.holdCart", circulation.CART_KEY_TYPES)
         if not (await ctx.viewer()).sees(self.model.id, Audience.OWNER):
             return None
         # The cart is short (the cart limit): read whole, counted and paged here.
         rows = await circulation.cart_lines(self.model.id)
-        return connection_of(rows, first, after, ctx.settings.max_page_size, HoldCartEntry.from_model,
-                             kind="Patron.holdCart", key=circulation.cart_key, types=circulation.CART_KEY_TYPES)
+        return connection_of(rows, page, HoldCartEntry.from_model, key=circulation.cart_key)

@@ -354,8 +354,20 @@ class Run:
                     resume(value, False, *args)
                 continue
             outcomes = await settle([p[0] for p in batch])
-            for (_awaitable, resume, args), (value, failed) in zip(batch, outcomes):
+            # A non-null field's failure nulls its parent only after the level's other fields have
+            # settled, as under graphql-core, where it reaches the parent through the gathering
+            # future a turn of the loop later: a nullable sibling that failed meanwhile is reported
+            # first, and nothing under the nulled parent after it.
+            propagating = []
+            for entry, outcome in zip(batch, outcomes):
+                _awaitable, resume, args = entry
+                value, failed = outcome
+                if failed and resume == self._resume_field and args[0].completion.non_null:
+                    propagating.append((resume, value, args))
+                    continue
                 resume(value, failed, *args)
+            for resume, value, args in propagating:
+                resume(value, True, *args)
 
     async def execute(self) -> dict[str, Any] | None:
         """The `data` of the response (None when a non-null root field failed)."""
