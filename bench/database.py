@@ -13,19 +13,16 @@ from bench.config import database_url, DEFAULT_TITLES, sqlite_path
 
 
 async def _reset(url: str, sqlite_path: str) -> None:
+    """An empty database before seeding: the SQLite file deleted, PostgreSQL's schema dropped."""
     if url.startswith("sqlite"):
         for suffix in ("", "-wal", "-shm"):
             with_suffix = Path(sqlite_path + suffix)
             if with_suffix.exists():
                 with_suffix.unlink()
     else:
-        import asyncpg
+        from app import db
 
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-        finally:
-            await conn.close()
+        await db.drop_everything(url)
 
 
 async def ensure_seeded(args: argparse.Namespace) -> dict[str, Any]:
