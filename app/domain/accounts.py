@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -106,6 +106,20 @@ def _staff_account(username: str) -> str:
     return f"staff:{username.lower()}"
 
 
+_Account = TypeVar("_Account", Patron, Staff)
+
+
+async def _verified(deps: Deps, account: _Account | None, password: str, keys: Sequence[throttle.Key]) -> _Account:
+    """The account whose password this is, once the throttle has let the attempt through; the
+    throttle then forgets the account's failures. An unknown account is checked against a
+    dummy hash: the same answer (INVALID_CREDENTIALS) in the same time."""
+    verified = await deps.hasher.verify(account.password_hash if account else None, password)
+    if account is None or not verified:
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS)
+    await throttle.succeeded(deps, *keys)
+    return account
+
+
 def _known_browser(deps: Deps, account: str, proofs: Sequence[str]) -> str:
     """The proof the browser keeps for this account: the one it showed, or a new one."""
     return throttle.recognised_browser(deps, account, proofs) or throttle.browser_proof(deps, account)
@@ -123,12 +137,7 @@ async def login(deps: Deps, card_number: str, password: str, address: str,
     keys = throttle.keys_for(deps, throttle.Scope.LOGIN_CARD, account, throttle.Scope.LOGIN_ADDRESS, address,
                              browser_proofs)
     await throttle.reserve(deps, *keys)
-    patron = await Patron.get_or_none(card_number=card)
-    # An unknown card is checked against a dummy hash: same answer, same time.
-    verified = await deps.hasher.verify(patron.password_hash if patron else None, password)
-    if patron is None or not verified:
-        raise DomainError(ErrorCode.INVALID_CREDENTIALS)
-    await throttle.succeeded(deps, *keys)
+    patron = await _verified(deps, await Patron.get_or_none(card_number=card), password, keys)
     if not patron.is_active:
         raise DomainError(ErrorCode.PATRON_INACTIVE)
     return LoggedIn(token=await sessions.start(deps, patron=patron), patron=patron,
@@ -290,11 +299,8 @@ async def staff_login(deps: Deps, username: str, password: str, address: str,
     keys = throttle.keys_for(deps, throttle.Scope.STAFF_USER, account, throttle.Scope.STAFF_ADDRESS, address,
                              browser_proofs)
     await throttle.reserve(deps, *keys)
-    staff = await Staff.get_or_none(username=name) if _USERNAME.fullmatch(name) else None
-    verified = await deps.hasher.verify(staff.password_hash if staff else None, password or "")
-    if staff is None or not verified:
-        raise DomainError(ErrorCode.INVALID_CREDENTIALS)
-    await throttle.succeeded(deps, *keys)
+    staff = await _verified(deps, await Staff.get_or_none(username=name) if _USERNAME.fullmatch(name) else None,
+                            password or "", keys)
     if not staff.is_active:
         raise DomainError(ErrorCode.FORBIDDEN)
     return LoggedIn(token=await sessions.start(deps, staff=staff), staff=staff,
