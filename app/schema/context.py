@@ -44,6 +44,11 @@ class Context:
     def forget_session(self) -> None:
         self._session = None
 
+    @property
+    def session_looked_up(self) -> bool:
+        """Whether this request's session has been looked up already (admission does it first)."""
+        return self._session is not _UNSET
+
     def use_session(self, session: LiveSession) -> None:
         """Authenticate with a session found another way (a WebSocket's `connection_init`)."""
         self._session = session

@@ -51,7 +51,7 @@ class Differential:
         first, roots = await view.execute_plan(data, context, found)
         token = MUTATION_ROOTS.set(("replay", roots))
         try:
-            second = await view.interpret(data, await view.get_context(request, context.response))
+            second = await view.interpret(data, await self._second_context(request, context))
         finally:
             MUTATION_ROOTS.reset(token)
         self.compare(request, data, first, second)
@@ -71,10 +71,20 @@ class Differential:
         annotate(request.state, execution="interpreted")
         if found is None or (found[0].serial and set(roots) != {f.key for f in found[0].root.fields}):
             return first  # no plan, or graphql-core stopped before every root field ran
-        second, _roots = await view.execute_plan(data, await view.get_context(request, context.response), found,
+        second, _roots = await view.execute_plan(data, await self._second_context(request, context), found,
                                                  replay=roots)
         self.compare(request, data, second, first)
         return first
+
+    async def _second_context(self, request: Request, first: Context) -> Context:
+        """A fresh context for the second run, in the state the first began in: the request's
+        session already looked up (as admission does before every execution). Otherwise the second
+        run alone waits for that lookup, and graphql-core's order of errors, which follows its
+        event loop, would differ for that reason only."""
+        context = await self.view.get_context(request, first.response)
+        if first.session_looked_up:
+            await context.session()
+        return context
 
     def compare(self, request: Request, data: GraphQLRequestData, compiled: ExecutionResult,
                 interpreted: ExecutionResult) -> None:

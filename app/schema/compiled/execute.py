@@ -341,33 +341,54 @@ class Run:
     # --- the operation --------------------------------------------------------------------
 
     async def drain(self) -> None:
-        """Settle the awaitables set aside, a level at a time, until none is left."""
-        while self.pending:
+        """Settle the awaitables set aside, a level at a time, until none is left.
+
+        Errors are reported in graphql-core's order, which follows its event loop: a non-null
+        field's failure reaches (and nulls) its parent through the gathering future, after the
+        fields that finished at their first step in the same turn, and after the first steps of
+        the fields those started; whatever fails under the nulled parent later is not reported.
+        So a level's non-null failures are applied after the next level's first steps.
+        """
+        carried: list[tuple[Any, Any, tuple]] = []  # non-null failures on their way to the parent
+        while self.pending or carried:
             batch, self.pending = self.pending, []
-            if len(batch) == 1:
+            if not batch:
+                self._propagate(carried)
+                carried = []
+                continue
+            failing: list[tuple[Any, Any, tuple]] = []
+            if len(batch) == 1 and not carried:
                 awaitable, resume, args = batch[0]
                 try:
                     value = await awaitable
                 except Exception as raw:  # noqa: BLE001
-                    resume(raw, True, *args)
+                    self._settled(resume, raw, True, args, failing)
                 else:
-                    resume(value, False, *args)
+                    self._settled(resume, value, False, args, failing)
+                carried = failing
                 continue
-            outcomes = await settle([p[0] for p in batch])
-            # A non-null field's failure nulls its parent only after the level's other fields have
-            # settled, as under graphql-core, where it reaches the parent through the gathering
-            # future a turn of the loop later: a nullable sibling that failed meanwhile is reported
-            # first, and nothing under the nulled parent after it.
-            propagating = []
-            for entry, outcome in zip(batch, outcomes):
-                _awaitable, resume, args = entry
-                value, failed = outcome
-                if failed and resume == self._resume_field and args[0].completion.non_null:
-                    propagating.append((resume, value, args))
-                    continue
-                resume(value, failed, *args)
-            for resume, value, args in propagating:
-                resume(value, True, *args)
+            waited: list[bool] = []
+            outcomes = await settle([p[0] for p in batch], waited)
+            for (_awaitable, resume, args), (value, failed), late in zip(batch, outcomes, waited):
+                if not late:
+                    self._settled(resume, value, failed, args, failing)
+            self._propagate(carried)
+            for (_awaitable, resume, args), (value, failed), late in zip(batch, outcomes, waited):
+                if late:
+                    self._settled(resume, value, failed, args, failing)
+            carried = failing
+
+    def _settled(self, resume: Any, value: Any, failed: bool, args: tuple, failing: list) -> None:
+        """Resume a settled field, setting a non-null field's failure aside (`drain`)."""
+        if failed and resume == self._resume_field and args[0].completion.non_null:
+            failing.append((resume, value, args))
+        else:
+            resume(value, failed, *args)
+
+    @staticmethod
+    def _propagate(failing: list) -> None:
+        for resume, value, args in failing:
+            resume(value, True, *args)
 
     async def execute(self) -> dict[str, Any] | None:
         """The `data` of the response (None when a non-null root field failed)."""

@@ -21,9 +21,10 @@ from typing import Any
 Outcome = tuple[Any, bool]  # (value, False) or (exception, True)
 
 
-async def settle(awaitables: list[Any]) -> list[Outcome]:
+async def settle(awaitables: list[Any], waited: list[bool] | None = None) -> list[Outcome]:
     """Each awaitable's outcome, in order; a BaseException that is not an Exception (cancellation)
-    propagates, and the coroutines still waiting are closed."""
+    propagates, and the coroutines still waiting are closed. `waited`, when given, is set to
+    whether each one had to wait (True) or was done at its first step, as a Task's first turn."""
     loop = asyncio.get_running_loop()
     outcomes: list[Outcome | None] = [None] * len(awaitables)
     ready: list[list[Any]] = []  # entries whose future is done (or that yielded to the loop)
@@ -53,6 +54,8 @@ async def settle(awaitables: list[Any]) -> list[Outcome]:
             yielded.add_done_callback(functools.partial(done, entry))
 
     try:
+        if waited is not None:
+            waited[:] = [False] * len(awaitables)
         for index, awaitable in enumerate(awaitables):
             if asyncio.isfuture(awaitable):
                 entry = waiting[index] = [index, None, None, awaitable]
@@ -71,6 +74,8 @@ async def settle(awaitables: list[Any]) -> list[Outcome]:
             batch = ready[:]
             ready.clear()
             for entry in batch:
+                if waited is not None:
+                    waited[entry[0]] = True
                 step(entry)
     except BaseException:
         for entry in waiting.values():
