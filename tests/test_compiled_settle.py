@@ -82,3 +82,23 @@ async def test_cancelling_the_request_closes_the_coroutines_still_waiting():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert closed == [True, True]
+
+
+async def test_it_says_which_finished_at_their_first_step_as_a_tasks_first_turn_would():
+    loop = asyncio.get_running_loop()
+
+    async def at_once():
+        return "sync path"
+
+    async def refused_before_waiting():
+        raise ValueError("bad page size")
+
+    async def after_a_query():
+        await asyncio.sleep(0)
+        return "rows"
+
+    waiting = loop.create_future()
+    loop.call_soon(waiting.set_result, "done later")
+    waited: list[bool] = []
+    await settle([at_once(), refused_before_waiting(), after_a_query(), waiting], waited)
+    assert waited == [False, False, True, True]
