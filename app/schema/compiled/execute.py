@@ -89,7 +89,8 @@ class Run:
         self.info_class = info_class
         self.operation_extensions = operation_extensions
         self.errors: list[GraphQLError] = []
-        self.pending: list[tuple[Any, Callable[..., None], tuple]] = []
+        # (awaitable, how to resume with its outcome, resume's arguments, whether the position is non-null)
+        self.pending: list[tuple[Any, Callable[..., None], tuple, bool]] = []
         # Mutations: what each root field's resolver returned (or raised), by response key.
         self.resolved_roots: dict[str, tuple[Any, bool]] = {}
         # Differential mode: root values recorded by graphql-core's run, used instead of resolving.
@@ -182,7 +183,7 @@ class Run:
                     value = self.resolve(f, source, path)
                     if f.is_async or _is_awaitable(value):
                         out[f.key] = None  # keeps the key's place in the response
-                        self.pending.append((value, self._resume_field, (f, path, frame, out)))
+                        self.pending.append((value, self._resume_field, (f, path, frame, out), f.completion.non_null))
                         continue
                 c = f.completion
                 if c.kind == LEAF:
@@ -276,7 +277,8 @@ class Run:
             items.append(None)
             item_path = Path(path, index, None)
             if _is_awaitable(element):
-                self.pending.append((element, self._resume_item, (item, f, item_path, own, items, index)))
+                self.pending.append((element, self._resume_item, (item, f, item_path, own, items, index),
+                                     item.non_null))
                 continue
             self._complete_item(item, element, f, item_path, own, items, index)
             if own.dead:
@@ -347,7 +349,8 @@ class Run:
         field's failure reaches (and nulls) its parent through the gathering future, after the
         fields that finished at their first step in the same turn, and after the first steps of
         the fields those started; whatever fails under the nulled parent later is not reported.
-        So a level's non-null failures are applied after the next level's first steps.
+        So a level's non-null failures (of a field or a list item) are applied after the next
+        level's first steps.
         """
         carried: list[tuple[Any, Any, tuple]] = []  # non-null failures on their way to the parent
         while self.pending or carried:
@@ -358,37 +361,30 @@ class Run:
                 continue
             failing: list[tuple[Any, Any, tuple]] = []
             if len(batch) == 1 and not carried:
-                awaitable, resume, args = batch[0]
+                awaitable = batch[0][0]
                 try:
-                    value = await awaitable
+                    outcome = (await awaitable, False)
                 except Exception as raw:  # noqa: BLE001
-                    self._settled(resume, raw, True, args, failing)
-                else:
-                    self._settled(resume, value, False, args, failing)
+                    outcome = (raw, True)
+                _settled(batch[0], outcome, failing)
                 carried = failing
                 continue
             waited: list[bool] = []
             outcomes = await settle([p[0] for p in batch], waited)
-            for (_awaitable, resume, args), (value, failed), late in zip(batch, outcomes, waited):
+            for entry, outcome, late in zip(batch, outcomes, waited):
                 if not late:
-                    self._settled(resume, value, failed, args, failing)
+                    _settled(entry, outcome, failing)
             self._propagate(carried)
-            for (_awaitable, resume, args), (value, failed), late in zip(batch, outcomes, waited):
+            for entry, outcome, late in zip(batch, outcomes, waited):
                 if late:
-                    self._settled(resume, value, failed, args, failing)
+                    _settled(entry, outcome, failing)
             carried = failing
-
-    def _settled(self, resume: Any, value: Any, failed: bool, args: tuple, failing: list) -> None:
-        """Resume a settled field, setting a non-null field's failure aside (`drain`)."""
-        if failed and resume == self._resume_field and args[0].completion.non_null:
-            failing.append((resume, value, args))
-        else:
-            resume(value, failed, *args)
 
     @staticmethod
     def _propagate(failing: list) -> None:
         for resume, value, args in failing:
             resume(value, True, *args)
+
 
     async def execute(self) -> dict[str, Any] | None:
         """The `data` of the response (None when a non-null root field failed)."""
@@ -446,3 +442,14 @@ def _leaf(c: Completion, value: Any, f: FieldPlan) -> Any:
         raise TypeError(f"Expected `{inspect(c.type)}.coerce_output_value({inspect(value)})`"
                         f" to return non-nullable value, returned: {inspect(coerced)}")
     return coerced
+
+
+def _settled(entry: tuple[Any, Callable[..., None], tuple, bool], outcome: tuple[Any, bool], failing: list) -> None:
+    """Resume a settled entry of `Run.pending`, setting a non-null position's failure aside
+    (`Run.drain`)."""
+    _awaitable, resume, args, non_null = entry
+    value, failed = outcome
+    if failed and non_null:
+        failing.append((resume, value, args))
+    else:
+        resume(value, failed, *args)
