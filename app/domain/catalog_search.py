@@ -44,7 +44,7 @@ from app.domain.catalog import (
 )
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.search_index import (
-    GROUP_BREAK, MAX_KEYWORD_LENGTH, AllOf, AnyOf, Keyword, Prefix, TokenQuery, material_token,
+    GROUP_BREAK, MAX_KEYWORD_LENGTH, AllOf, Keyword, Prefix, TokenQuery, any_of, material_token,
 )
 from app.models.enums import MaterialType
 
@@ -315,9 +315,7 @@ class _Search:
         """The token query narrowed to the wanted material types (tokens too)."""
         if self.materials is None:
             return query
-        wanted: TokenQuery = AnyOf(tuple(material_token(m) for m in sorted(self.materials)))
-        if len(self.materials) == 1:
-            wanted = material_token(next(iter(self.materials)))
+        wanted = any_of([material_token(m) for m in sorted(self.materials)])
         return wanted if query is None else AllOf((query, wanted))
 
     def _rank_tokens(self, rank: int) -> TokenQuery | None:
@@ -372,9 +370,8 @@ class _Search:
     # -- counts --
 
     async def match_counts(self) -> MatchCounts:
-        sql = Sql(self.postgres)
         search = _Search(self.keyword, CatalogFilter(), self.postgres)
-        search.sql = sql
+        sql = search.sql
         if not self.keyword.terms:
             rows = await db.fetch("SELECT material_type AS m, count(*) AS n FROM titles GROUP BY material_type")
             return MatchCounts({(ELSEWHERE, str(row["m"])): int(row["n"]) for row in rows})
@@ -386,9 +383,8 @@ class _Search:
         return MatchCounts({(int(row["r"]), str(row["m"])): int(row["n"]) for row in rows})
 
     async def shelf_counts(self, matches: MatchCounts) -> ShelfCounts:
-        sql = Sql(self.postgres)
         search = _Search(self.keyword, CatalogFilter(), self.postgres)
-        search.sql = sql
+        sql = search.sql
         newest = _Select(["t.material_type"], [("t.id", "DESC")], search.contains_all())
         tokens = self.keyword.anywhere() if self.keyword.terms else None
         examined = search.select(tokens, newest, SHELF_COUNT_LIMIT)

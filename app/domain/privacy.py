@@ -42,7 +42,7 @@ from app.models import (
     ReadingHistoryEntry,
     ReadingTally,
 )
-from app.models.enums import ConsentKind, HoldStatus, TokenPurpose
+from app.models.enums import ACTIVE_HOLD_STATUSES, ConsentKind, HoldStatus, TokenPurpose
 
 EXPORT_FORMAT = "library-web/patron-data/1"
 # What the patron types to confirm a deletion (the button's own words).
@@ -103,11 +103,12 @@ def _retention_days(deps: Deps, kind: PersonalData) -> int | None:
     }.get(kind)
 
 
-_WAITING, _READY, _CANCELLED = HoldStatus.WAITING.value, HoldStatus.READY.value, HoldStatus.CANCELLED.value
+_ACTIVE = ", ".join(f"'{s.value}'" for s in ACTIVE_HOLD_STATUSES)
+_CANCELLED = HoldStatus.CANCELLED.value
 _COUNTS_SQL = (
     "SELECT "
     "(SELECT count(*) FROM loans WHERE patron_id = ? AND returned_at IS NULL) AS current_loans, "
-    f"(SELECT count(*) FROM holds WHERE patron_id = ? AND status IN ('{_WAITING}', '{_READY}')) AS active_holds, "
+    f"(SELECT count(*) FROM holds WHERE patron_id = ? AND status IN ({_ACTIVE})) AS active_holds, "
     f"(SELECT count(*) FROM holds WHERE patron_id = ? AND status = '{_CANCELLED}') AS cancelled_holds, "
     "(SELECT count(*) FROM reading_history WHERE patron_id = ?) AS loan_history, "
     "(SELECT count(*) FROM bookshelves WHERE patron_id = ?) AS bookshelves, "
@@ -115,6 +116,7 @@ _COUNTS_SQL = (
     "(SELECT count(*) FROM hold_cart_entries WHERE patron_id = ?) AS hold_cart, "
     "(SELECT count(*) FROM reading_tallies WHERE patron_id = ?) AS reading_marathon, "
     "(SELECT count(*) FROM notices WHERE patron_id = ?) AS notices, "
+    # sessions.live, as SQL
     "(SELECT count(*) FROM sessions WHERE patron_id = ? AND expires_at > ? AND last_seen_at > ?) AS sessions, "
     "(SELECT count(*) FROM calendar_feeds WHERE patron_id = ?) AS calendar_feed, "
     "(SELECT count(*) FROM consent_records WHERE patron_id = ?) AS consent_ledger"
@@ -124,7 +126,7 @@ _COUNTS_SQL = (
 async def categories(deps: Deps, patron: Patron) -> list[Category]:
     """Every kind of data held about the patron, with counts (one statement)."""
     now = deps.now()
-    idle_since = now - timedelta(minutes=deps.settings.session_idle_minutes)
+    idle_since = sessions.idle_cutoff(deps, now)
     p = patron.id
     (row,) = await db.fetch(_COUNTS_SQL, p, p, p, p, p, p, p, p, p, p, now, idle_since, p, p)
     addresses = len({a for a in (patron.email, patron.contact_email, patron.pending_email) if a})
@@ -168,7 +170,7 @@ async def delete_reading_records(deps: Deps, patron: Patron, confirmation: str,
         await consent.record(deps, patron.id, ConsentKind.READING_RECORDS_DELETED)
         result.current_loans = await Loan.filter(patron_id=patron.id, returned_at=None).count()
         result.active_holds = await Hold.filter(patron_id=patron.id,
-                                                status__in=(HoldStatus.WAITING, HoldStatus.READY)).count()
+                                                status__in=ACTIVE_HOLD_STATUSES).count()
     return result
 
 

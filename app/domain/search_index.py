@@ -137,11 +137,11 @@ class AnyOf:
 TokenQuery = Union[str, Prefix, AllOf, AnyOf]
 
 
-def _all(parts: list[TokenQuery]) -> TokenQuery:
+def all_of(parts: list[TokenQuery]) -> TokenQuery:
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
-def _any(parts: list[TokenQuery]) -> TokenQuery:
+def any_of(parts: list[TokenQuery]) -> TokenQuery:
     return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
 
@@ -152,7 +152,7 @@ def term_tokens(term: str, tag: str) -> TokenQuery:
         return Prefix(tag + term)
     if len(term) == 2:
         return tag + term
-    return _all(list(dict.fromkeys(tag + term[i:i + 2] for i in range(len(term) - 1))))
+    return all_of(list(dict.fromkeys(tag + term[i:i + 2] for i in range(len(term) - 1))))
 
 
 @dataclass(frozen=True)
@@ -182,15 +182,15 @@ class Keyword:
 
     def anywhere(self) -> TokenQuery:
         """Titles that may hold every term in some field."""
-        return _all([_any([term_tokens(t, TITLE_TAG), term_tokens(t, OTHER_TAG)]) for t in self.terms])
+        return all_of([any_of([term_tokens(t, TITLE_TAG), term_tokens(t, OTHER_TAG)]) for t in self.terms])
 
     def in_title(self) -> TokenQuery:
         """Titles that may hold every term in the title or its reading."""
-        return _all([term_tokens(t, TITLE_TAG) for t in self.terms])
+        return all_of([term_tokens(t, TITLE_TAG) for t in self.terms])
 
     def beyond_title(self) -> TokenQuery:
         """Titles that may hold every term, some of them outside the title group."""
-        return _all([self.anywhere(), _any([term_tokens(t, OTHER_TAG) for t in self.terms])])
+        return all_of([self.anywhere(), any_of([term_tokens(t, OTHER_TAG) for t in self.terms])])
 
     def exact(self) -> str | None:
         """The token of a title that is exactly the keyword, if one can be."""

@@ -112,9 +112,8 @@ async def resolve(deps: Deps, token: str) -> LiveSession | None:
     if session is None:
         return None
     now = deps.now()
-    idle_limit = timedelta(minutes=deps.settings.session_idle_minutes)
     account = session.patron if session.kind is SessionKind.PATRON else session.staff
-    if session.expires_at <= now or session.last_seen_at + idle_limit <= now or account is None:
+    if session.expires_at <= now or session.last_seen_at <= idle_cutoff(deps, now) or account is None:
         await Session.filter(id=session.id).delete()
         return None
     if not account.is_active:
@@ -200,15 +199,21 @@ async def record_device(token: str, user_agent: str | None) -> None:
         await Session.filter(token_hash=token_hash(token)).update(device=device)
 
 
-def _live(deps: Deps) -> Q:
-    """Sessions that still open the door: not past their end nor idle too long."""
+def idle_cutoff(deps: Deps, now: datetime) -> datetime:
+    """A session last seen at or before this has been idle too long (`SESSION_IDLE_MINUTES`)."""
+    return now - timedelta(minutes=deps.settings.session_idle_minutes)
+
+
+def live(deps: Deps) -> Q:
+    """Sessions that still open the door: not past their end nor idle too long (the rule
+    `resolve` applies to one session)."""
     now = deps.now()
-    return Q(expires_at__gt=now) & Q(last_seen_at__gt=now - timedelta(minutes=deps.settings.session_idle_minutes))
+    return Q(expires_at__gt=now) & Q(last_seen_at__gt=idle_cutoff(deps, now))
 
 
 async def live_for_patron(deps: Deps, patron_id: int) -> list[Session]:
     """The patron's sessions that are still live, the most recently used first."""
-    return await Session.filter(_live(deps), patron_id=patron_id).order_by("-last_seen_at", "-id")
+    return await Session.filter(live(deps), patron_id=patron_id).order_by("-last_seen_at", "-id")
 
 
 async def end_for_patron(patron_id: int, session_id: int | None) -> bool:

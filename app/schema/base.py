@@ -132,11 +132,12 @@ class KeysetPage:
     """The slice a `first`/`after` pair asks for, by keyset: rows after the key in `after`."""
 
     def __init__(self, first: int | None, after: str | None, max_size: int, kind: str,
-                 types: Sequence[type]) -> None:
+                 types: Sequence[type], order: Sequence[str] = ()) -> None:
         if first is not None and first < 0:
             raise _refuse(ErrorCode.INVALID_PAGE_SIZE, "first")
         self.limit = min(DEFAULT_PAGE_SIZE if first is None else first, max_size)
         self.kind = kind
+        self.order = order  # the Tortoise order a `query_page` pages by (its cursor's key)
         self.after = decode_cursor(after, kind, types) if after else None
 
     def connection(self, rows: Sequence[Any], keys: Sequence[Sequence[Any]], node: Callable[[Any], NodeType],
@@ -194,14 +195,13 @@ def query_page(model: Any, first: int | None, after: str | None, max_size: int, 
                order: Sequence[str]) -> KeysetPage:
     """The page `first`/`after` ask for of a list of `model` rows in `order`, checked (a bad
     `first` or cursor refused) before the resolver reads anything."""
-    return KeysetPage(first, after, max_size, kind, _key_types(model, order))
+    return KeysetPage(first, after, max_size, kind, _key_types(model, order), order)
 
 
 async def query_connection(query: Any, page: KeysetPage, node: Callable[[Any], NodeType],
-                           count: Callable[[], Awaitable[int]] | None = None, *,
-                           order: Sequence[str]) -> Connection[NodeType]:
-    """A connection over a Tortoise query ordered by `order` (ending in the id, as the query's own
-    `order_by`), paged by keyset in the database: the cursor holds a row's `order` values, so rows
+                           count: Callable[[], Awaitable[int]] | None = None) -> Connection[NodeType]:
+    """A connection over a Tortoise query ordered by `page.order` (`query_page`; ending in the id,
+    as the query's own `order_by`), paged by keyset in the database: the cursor holds a row's `order` values, so rows
     added or removed before it never shift the next page. Counted only when asked (`first: 0`
     reads no rows: the count alone). `query` may be a function making it, when building it is
     worth saving for a count alone (My Page's favorites).
@@ -219,13 +219,13 @@ async def query_connection(query: Any, page: KeysetPage, node: Callable[[Any], N
         query = query()
     count = count or query.count
     if page.after is not None:
-        query = query.filter(_after(order, page.after))
+        query = query.filter(_after(page.order, page.after))
     if page.limit == 0:
         total = await count()
         more = total > 0 if page.after is None else await query.exists()
         return page.counted(total, more)
     rows = await query.limit(page.limit + 1)
-    keys = [tuple(getattr(row, name.lstrip("-")) for name in order) for row in rows]
+    keys = [tuple(getattr(row, name.lstrip("-")) for name in page.order) for row in rows]
     return page.connection(rows, keys, node, _total=count)
 
 

@@ -20,6 +20,8 @@ from graphql import GraphQLError
 from graphql.language import DocumentNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from app.schema.graphql_http import with_code
+
 V = TypeVar("V")
 
 
@@ -104,15 +106,7 @@ class CachedDocuments(SchemaExtension):
             self.cache.documents.put(ec.query, ec.graphql_document)
         elif ec.pre_execution_errors:
             # In place: strawberry already holds this list for its answer.
-            ec.pre_execution_errors[:] = [_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in ec.pre_execution_errors]
-
-
-def _coded(error: GraphQLError, code: str) -> GraphQLError:
-    """The error with `extensions.code` (unless it has one: a rule may give its own)."""
-    if (error.extensions or {}).get("code"):
-        return error
-    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
-                        error.original_error, {**(error.extensions or {}), "code": code})
+            ec.pre_execution_errors[:] = [with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in ec.pre_execution_errors]
 
 
 def _operations(document: DocumentNode | None) -> int:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.responses import Response
+
+from app.web.guards import error_body
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -78,19 +79,20 @@ def response_media_type(accept: str | None) -> str | None:
     return best
 
 
-def with_codes(errors: Iterable[GraphQLError], executed: bool = True) -> list[GraphQLError]:
+def with_codes(errors: Iterable[GraphQLError]) -> list[GraphQLError]:
     """The errors with `extensions.code` on each (one it already has is kept)."""
-    coded = []
-    for error in errors:
-        if (error.extensions or {}).get("code"):
-            coded.append(error)
-            continue
-        coded.append(GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
-                                  error.original_error, {**(error.extensions or {}), "code": _code(error, executed)}))
-    return coded
+    return [with_code(error, _code(error)) for error in errors]
 
 
-def _code(error: GraphQLError, executed: bool) -> str:
+def with_code(error: GraphQLError, code: str) -> GraphQLError:
+    """The error with `extensions.code` (unless it has one: a rule or a resolver may give its own)."""
+    if (error.extensions or {}).get("code"):
+        return error
+    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
+                        error.original_error, {**(error.extensions or {}), "code": code})
+
+
+def _code(error: GraphQLError) -> str:
     """Validation and operation errors are coded where they are found (app.schema.documents),
     bugs where they are masked (app.schema.security); what is left is the syntax, and input:
     variables that do not coerce (before execution) or arguments a field refused (during it)."""
@@ -113,5 +115,4 @@ def http_status(media_type: str, body: dict[str, Any]) -> int:
 def error_response(status: int, message: str, code: str, media_type: str = JSON,
                    headers: dict[str, str] | None = None) -> Response:
     """A refusal that is not a GraphQL response, in the shape every GraphQL client can show."""
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    return Response(body, status_code=status, media_type=media_type, headers=headers)
+    return Response(error_body(message, code), status_code=status, media_type=media_type, headers=headers)

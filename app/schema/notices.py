@@ -99,7 +99,7 @@ class PatronNotices:
         page = query_page(NoticeModel, first, after, info.context.settings.max_page_size, kind="Patron.notices",
                           order=notices.NEWEST_FIRST)
         return await query_connection(notices.for_patron(self.id), page,  # type: ignore[attr-defined]
-                                      Notice.from_model, order=notices.NEWEST_FIRST)
+                                      Notice.from_model)
 
 
 @strawberry.type
@@ -111,7 +111,7 @@ class NoticesQuery:
                           order=notices.NEWEST_FIRST)
         if await info.context.staff() is None:
             return None
-        return await query_connection(notices.failed(), page, Notice.from_model, order=notices.NEWEST_FIRST)
+        return await query_connection(notices.failed(), page, Notice.from_model)
 
 
 @strawberry.input(description="Put a failed notice back in the outbox (staff).")

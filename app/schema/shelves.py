@@ -96,8 +96,7 @@ class Bookshelf(relay.Node):
                       after: After = None) -> Connection[BookshelfEntry]:
         page = query_page(BookshelfEntryModel, first, after, info.context.settings.max_page_size,
                           kind="Bookshelf.entries", order=shelves.ENTRIES_ORDER)
-        return await query_connection(shelves.shelf_entries(self.id), page, BookshelfEntry.from_model,
-                                      order=shelves.ENTRIES_ORDER)
+        return await query_connection(shelves.shelf_entries(self.id), page, BookshelfEntry.from_model)
 
     @classmethod
     def from_model(cls, m: BookshelfModel) -> Bookshelf:
@@ -168,7 +167,7 @@ class PatronShelves:
         # My Page shows the number (`first: 0`): counted by hand-written SQL, no query built.
         count = functools.partial(shelves.count_favorites, self.model.id)
         query = functools.partial(shelves.favorites, self.model.id)
-        return await query_connection(query, page, Favorite.from_model, count, order=shelves.FAVORITES_ORDER)
+        return await query_connection(query, page, Favorite.from_model, count)
 
     @strawberry.field(description="My本棚: the shelves the patron made, oldest first. Only for the patron themself.")
     async def bookshelves(self, info: Info[Context, None], first: First = None,
@@ -177,8 +176,7 @@ class PatronShelves:
                           kind="Patron.bookshelves", order=shelves.BOOKSHELVES_ORDER)
         if not await self._mine(info):
             return None
-        return await query_connection(shelves.bookshelves(self.model.id), page, Bookshelf.from_model,
-                                      order=shelves.BOOKSHELVES_ORDER)
+        return await query_connection(shelves.bookshelves(self.model.id), page, Bookshelf.from_model)
 
     @strawberry.field(
         description="借りた本の履歴, newest first: kept only while `readingHistoryEnabled`. "
@@ -190,8 +188,7 @@ class PatronShelves:
                           kind="Patron.readingHistory", order=shelves.HISTORY_ORDER)
         if not await self._mine(info):
             return None
-        return await query_connection(shelves.reading_history(self.model.id), page, ReadingHistoryEntry.from_model,
-                                      order=shelves.HISTORY_ORDER)
+        return await query_connection(shelves.reading_history(self.model.id), page, ReadingHistoryEntry.from_model)
 
     @strawberry.field(description="読書マラソン: null until a goal is set. Only for the patron themself.")
     async def reading_marathon(self, info: Info[Context, None]) -> ReadingMarathon | None:

@@ -245,7 +245,7 @@ class GraphQLView(GraphQL):
         errors = result.errors and with_codes(present_errors(
             list(result.errors), request_id=request_id(request.state), settings=self.deps.settings, log=log,
             operation=getattr(request.state, "log", {}).get("operation"),
-        ), ran)
+        ))
         body = process_result(ExecutionResult(data=result.data, errors=errors or None, extensions=result.extensions))
         if not ran:
             del body["data"]

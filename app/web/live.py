@@ -33,13 +33,12 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
-from app.domain import events, live_sockets
+from app.domain import events, live_sockets, sessions
 from app.domain.deps import Deps
 from app.domain.events import LiveEvent
 from app.domain.mailer import process_holder
@@ -278,10 +277,8 @@ class LiveHub:
         """Close the sockets of sessions that ended by time (idle or past their maximum)."""
         if not self.by_session:
             return
-        now = self.deps.now()
-        idle = timedelta(minutes=self.settings.session_idle_minutes)
-        live = set(await Session.filter(id__in=list(self.by_session), expires_at__gt=now,
-                                        last_seen_at__gt=now - idle).values_list("id", flat=True))
+        live = set(await Session.filter(sessions.live(self.deps), id__in=list(self.by_session))
+                   .values_list("id", flat=True))
         for session_id in [s for s in self.by_session if s not in live]:
             for connection in list(self.by_session.get(session_id, ())):
                 await connection.close(*CLOSE_SESSION_ENDED)

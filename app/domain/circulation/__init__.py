@@ -20,7 +20,7 @@ The names below are the package's interface: callers write `circulation.checkin(
 """
 
 from app.domain.circulation.cart import add_to_cart, place_holds_from_cart, remove_from_cart
-from app.domain.circulation.desk import Checkin, Checkout, checkin, checkout, patron_by_card
+from app.domain.circulation.desk import Checkin, Checkout, checkin, checkout
 from app.domain.circulation.expiry import ExpiryReport, expire_holds
 from app.domain.circulation.holds import (
     Cancelled, HoldAttempt, cancel_hold, holder_states, place_hold, place_hold_for_patron,
@@ -29,19 +29,18 @@ from app.domain.circulation.mypage import (
     CANCELLED_ORDER, CART_KEY_TYPES, HOLD_LIST_KEY_TYPES, LOAN_LIST_KEY_TYPES, ActiveHold, CartLine, CurrentLoan,
     active_holds, cancelled_holds, cart_key, cart_lines, current_loans, hold_list_key, loan_list_key,
 )
-from app.domain.circulation.queue import QUEUE_ORDER, queue_positions
+from app.domain.circulation.queue import queue_positions
 from app.domain.circulation.renewals import renew_loan
 from app.domain.circulation.rules import (
-    HolderState, cancel_blocks, due_date_from, hold_blocks, holdable_on_web, is_overdue, local_date,
-    pickup_deadline_from, renewal_blocks,
+    HolderState, cancel_blocks, hold_blocks, holdable_on_web, is_overdue, local_date, renewal_blocks,
 )
 
 __all__ = [
     "ActiveHold", "CANCELLED_ORDER", "CART_KEY_TYPES", "Cancelled", "CartLine", "Checkin", "Checkout", "CurrentLoan", "ExpiryReport",
-    "HOLD_LIST_KEY_TYPES", "HoldAttempt", "HolderState", "LOAN_LIST_KEY_TYPES", "QUEUE_ORDER", "active_holds",
+    "HOLD_LIST_KEY_TYPES", "HoldAttempt", "HolderState", "LOAN_LIST_KEY_TYPES", "active_holds",
     "add_to_cart", "cancel_blocks", "cancel_hold", "cancelled_holds", "cart_key", "cart_lines", "checkin", "checkout", "current_loans",
-    "due_date_from", "expire_holds", "hold_blocks", "hold_list_key", "holdable_on_web", "holder_states",
-    "is_overdue", "loan_list_key", "local_date", "patron_by_card", "pickup_deadline_from", "place_hold",
+    "expire_holds", "hold_blocks", "hold_list_key", "holdable_on_web", "holder_states",
+    "is_overdue", "loan_list_key", "local_date", "place_hold",
     "place_hold_for_patron", "place_holds_from_cart", "queue_positions", "remove_from_cart", "renew_loan",
     "renewal_blocks",
 ]

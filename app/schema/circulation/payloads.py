@@ -22,8 +22,11 @@ async def _listed(info: Info[Context, None], node: Loan | Hold | HoldCartEntry |
         return None
     from app.schema.accounts import Patron
 
-    owner = Patron.from_model(await loaders.patrons(info.context).load(node.model.patron_id))
-    return await edge_of(info, node, owner, list_field)
+    # The patron's own mutations list the viewer's rows (no query); the desk's, a patron's.
+    viewer = await info.context.patron()
+    owner = viewer if viewer is not None and viewer.id == node.model.patron_id else \
+        await loaders.patrons(info.context).load(node.model.patron_id)
+    return await edge_of(info, node, Patron.from_model(owner), list_field)
 
 
 _HOLDS_EDGE = ("The hold as an edge of the patron's `holds` (ready ones first, then in the order placed: a new "

@@ -226,8 +226,7 @@ class PatronCirculation:
             dataloaders.with_titles(ctx, [row])  # read with its title: no query for it
             return Hold.from_model(row, ctx)
 
-        return await query_connection(query.select_related("title"), page, node, query.count,
-                                      order=circulation.CANCELLED_ORDER)
+        return await query_connection(query.select_related("title"), page, node, query.count)
 
     @strawberry.field(description="The hold cart (予約カート), in the order titles were added. Only for the "
                       "patron themself (a wish list, like favorites: null for staff).")
@@ -235,7 +234,7 @@ class PatronCirculation:
                         after: After = None) -> Connection[HoldCartEntry] | None:
         ctx = info.context
         page = KeysetPage(first, after, ctx.settings.max_page_size, "Patron.holdCart", circulation.CART_KEY_TYPES)
-        if not (await ctx.viewer()).sees(self.model.id, Audience.OWNER):
+        if not (await ctx.viewer()).is_patron(self.model.id):
             return None
         # The cart is short (the cart limit): read whole, counted and paged here.
         rows = await circulation.cart_lines(self.model.id)
