@@ -6,27 +6,32 @@ and the one place that knows their dialects: hand-written statements (`fetch`, `
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Awaitable, Sequence
 
 from tortoise import Tortoise, connections
 from tortoise.models import Model
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
+from app.sqlite_client import SqliteClient
+
 MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"
+SQLITE_ENGINE = "app.sqlite_client"  # Tortoise's SQLite client, with reads beside the writes
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """Tortoise config for a DATABASE_URL (sqlite://path or postgres://user@host/db)."""
     connection = expand_db_url(database_url)
     if connection["engine"] == "tortoise.backends.sqlite":
+        connection["engine"] = SQLITE_ENGINE
         creds = connection["credentials"]
         path = Path(creds["file_path"])
         prepare_sqlite_directory(path)
@@ -153,7 +158,7 @@ async def check_connection(database_url: str) -> None:
         raise DatabaseUnavailable(f"DATABASE_URL cannot be read ({_first_line(error)})") from None
     creds = settings["credentials"]
     try:
-        if settings["engine"] == "tortoise.backends.sqlite":
+        if settings["engine"] == SQLITE_ENGINE:
             import sqlite3
 
             with contextlib.closing(sqlite3.connect(creds["file_path"])) as conn:
@@ -225,8 +230,29 @@ async def fetch(sql: str, *params: Any) -> list[dict]:
     """Rows of a hand-written statement with `?` placeholders (rewritten to `$n` on PostgreSQL).
 
     For hot read paths: no query building and no model instances, only the columns asked for
-    (convert dates with `to_date` / `to_datetime`; SQLite returns them as text).
+    (convert dates with `to_date` / `to_datetime`; SQLite returns them as text). Reads only
+    (a statement that writes goes through `write`): on SQLite, outside a transaction, they run on the
+    read-only connections, those of one turn of the event loop together (`app.sqlite_client`).
     """
+    conn = connection()
+    return await _read(conn, _placeholders(sql, is_postgres(conn)), list(params))
+
+
+async def together(*awaitables: Awaitable[Any]) -> list[Any]:
+    """The results of independent reads, started at once: on SQLite their statements go to a
+    reader in one hand-off (`app.sqlite_client`), on PostgreSQL over the pool's connections."""
+    return await asyncio.gather(*awaitables)
+
+
+async def _read(conn: BaseDBAsyncClient, sql: str, params: list) -> list[dict]:
+    if type(conn) is SqliteClient:  # not a transaction's connection: its reads see its writes
+        return await conn.fetch(sql, params)
+    return await conn.execute_query_dict(sql, params)
+
+
+async def write(sql: str, *params: Any) -> list[dict]:
+    """Run a statement that writes, `?` placeholders as in `fetch`: the rows it returns
+    (`RETURNING`), if any. On the connection that writes (its transaction's, inside one)."""
     conn = connection()
     return await conn.execute_query_dict(_placeholders(sql, is_postgres(conn)), list(params))
 
@@ -273,7 +299,7 @@ class Sql:
 
     async def fetch(self, statement: str) -> list[dict]:
         """The rows of `statement`, built with this object's placeholders."""
-        return await connection().execute_query_dict(statement, self.params)
+        return await _read(connection(), statement, self.params)
 
 
 async def analyze(tables: str, *, finished: bool = True, gin_indexes: Sequence[str] = ()) -> None:

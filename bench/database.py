@@ -30,8 +30,9 @@ async def ensure_seeded(args: argparse.Namespace) -> dict[str, Any]:
     from bench import seed
 
     url = database_url(args)
-    if args.database == "postgres" and args.size != DEFAULT_TITLES:
-        await scratch_postgres(args.postgres_url, str(args.size))
+    if args.database == "postgres":
+        # A fresh server has neither `bench` nor the databases of the other catalog sizes.
+        await create_postgres_database(url)
     if args.database == "sqlite":
         # The database's directory, private as `library serve` wants it (a fresh clone has none).
         Path(sqlite_path(args)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -61,20 +62,20 @@ async def ensure_seeded(args: argparse.Namespace) -> dict[str, Any]:
     return {"reused": False, "seconds": seconds, "rows": report.rows}
 
 
-async def scratch_postgres(url: str, suffix: str) -> str:
-    """A database beside `url`'s, named `<its name>_<suffix>`, created when missing."""
+async def create_postgres_database(url: str) -> None:
+    """Create `url`'s database when the server does not have it yet (asked of the server's
+    `postgres` maintenance database)."""
     import asyncpg
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'postgres'}_{suffix}"
-    conn = await asyncpg.connect(url)
+    name = parts.path.lstrip("/")
+    conn = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 async def bench_patrons(args: argparse.Namespace) -> dict[str, Any]:
@@ -124,5 +125,9 @@ async def outbox_figure(args: argparse.Namespace) -> dict[str, Any] | None:
         await db.migrate(url)
     else:
         # Never the seeded database: the outbox run empties its database first.
-        url = await scratch_postgres(database_url(args), "outbox")
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(database_url(args))
+        url = urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_outbox"))
+        await create_postgres_database(url)
     return await outbox.run(url)

@@ -2,7 +2,8 @@
 benchmark's report and the tests' statement budgets (My Page, the query cost guard).
 
 While the block runs, every execute method of Tortoise's database clients (SQLite, asyncpg,
-their transaction wrappers) is wrapped. A transaction counts as its two statements, BEGIN and
+their transaction wrappers) is wrapped, and the batches of reads of `app.sqlite_client` (each
+read counts). A transaction counts as its two statements, BEGIN and
 COMMIT or ROLLBACK (a nested one as its SAVEPOINT and RELEASE); a statement issued through
 another statement's method (one client method calling another) is counted once.
 """
@@ -49,6 +50,15 @@ class StatementCounter:
 
         return counted
 
+    def _wrap_batch(self, method: Any) -> Any:
+        # The reads of `app.sqlite_client`, run together: each one counts.
+        @functools.wraps(method)
+        async def counted(connection: Any, statements: list[tuple[str, list]]) -> Any:
+            self.statements.extend(" ".join(str(sql).split())[:160] for sql, _params in statements)
+            return await method(connection, statements)
+
+        return counted
+
     def _wrap_transaction(self, method: Any) -> Any:
         @functools.wraps(method)
         def in_transaction(client: Any, *args: Any, **kwargs: Any) -> Any:
@@ -71,9 +81,14 @@ class StatementCounter:
                     originals.append((cls, name, original))
                     wrap = self._wrap_transaction if name == "_in_transaction" else self._wrap
                     setattr(cls, name, wrap(original))
+        from app.sqlite_client import BatchedReads
+
+        batched = BatchedReads.__dict__["execute"]
+        BatchedReads.execute = staticmethod(self._wrap_batch(batched.__func__))  # type: ignore[method-assign]
         try:
             yield self
         finally:
+            BatchedReads.execute = batched  # type: ignore[method-assign]
             for cls, name, original in reversed(originals):
                 setattr(cls, name, original)
 

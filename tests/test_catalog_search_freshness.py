@@ -102,3 +102,41 @@ async def test_a_new_copy_and_a_removed_title_change_the_counts(client, deps):
     assert (await facets(client, "空"))["facets"]["availableNow"]["count"] == 1
     await title.delete()
     assert (await facets(client, "空"))["totalCount"] == 0
+
+
+async def test_a_page_read_with_the_catalog_versions_is_the_page_read_after_them(deps):
+    """Once a keyword's counts are kept, its next search reads the page together with the
+    catalog's versions (planned with the counts kept for the versions read last) and keeps it
+    only if those versions still stand. Whatever happened in between, it answers exactly what a
+    search with nothing kept answers."""
+    from app.domain.catalog import CatalogFilter
+    from app.domain.catalog_search import SearchCache, SearchSort, search
+    from app.models.enums import MaterialType
+
+    for n, (name, kana) in enumerate([("風の本", "カゼノホン"), ("風の歌", "カゼノウタ"), ("北風", "キタカゼ"),
+                                      ("風の又三郎", "カゼノマタサブロウ"), ("風車", "フウシャ")]):
+        await make_title(deps, name, title_kana=kana, copies=1 + n % 2,
+                         material_type=MaterialType.PICTURE_BOOK if n == 3 else MaterialType.BOOK)
+    views = [(SearchSort.RELEVANCE, CatalogFilter()), (SearchSort.TITLE_READING, CatalogFilter()),
+             (SearchSort.NEWEST, CatalogFilter(available_now=True)),
+             (SearchSort.RELEVANCE, CatalogFilter(material_types=(MaterialType.PICTURE_BOOK,)))]
+    kept = SearchCache()
+
+    async def both(keyword: str) -> None:
+        for sort, flt in views:
+            for limit in (2, 20):
+                warm = await search(kept, keyword, flt, sort, limit=limit)
+                fresh = await search(SearchCache(), keyword, flt, sort, limit=limit)
+                assert (warm.titles, warm.keys, warm.availability, warm.known_count) == \
+                       (fresh.titles, fresh.keys, fresh.availability, fresh.known_count)
+                assert (await warm.facets()) == (await fresh.facets())
+
+    await both("風")  # counts computed and kept
+    await both("風")  # pages read with the versions, which stand
+    borrower = await patron(deps, 1)
+    item = await Item.filter(title__title="風の本").first()
+    await circulation.checkout(deps, borrower.card_number, item.barcode)  # copies change
+    await both("風")
+    await make_title(deps, "風の谷", title_kana="カゼノタニ")  # titles change
+    await both("風")
+    assert kept.state is not None

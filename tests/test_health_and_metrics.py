@@ -38,13 +38,13 @@ async def test_readyz_says_ready_only_when_every_migration_is_applied(client):
     assert (await client.http.get("/readyz")).json() == {"status": "ok", "database": "ok"}
     newest = max(db.migrations_on_disk())
     (row,) = await db.fetch("SELECT app, name, applied_at FROM tortoise_migrations WHERE name = ?", newest)
-    await db.fetch("DELETE FROM tortoise_migrations WHERE name = ?", newest)
+    await db.write("DELETE FROM tortoise_migrations WHERE name = ?", newest)
     try:
         response = await client.http.get("/readyz")
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable", "database": "ok", "pending_migrations": [newest]}
     finally:
-        await db.fetch("INSERT INTO tortoise_migrations (app, name, applied_at) VALUES (?, ?, ?)", *row.values())
+        await db.write("INSERT INTO tortoise_migrations (app, name, applied_at) VALUES (?, ?, ?)", *row.values())
     assert (await client.http.get("/readyz")).status_code == 200
 
 

@@ -147,6 +147,8 @@ class SearchCache:
         self.size = size
         self.costly_page = costly_page  # seconds: a page found slower than this is kept
         self._entries: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
+        # The catalog's versions as this process read them last (`search` plans with them).
+        self.state: CatalogState | None = None
 
     async def get(self, key: Any, version: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
         """The value kept for `key` at `version`, else `compute()`'s, kept."""
@@ -172,6 +174,7 @@ class SearchCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.state = None
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -521,7 +524,36 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
     if parsed.unsearchable:
         return _nothing(parsed)
     search = _Search(parsed, flt, db.is_postgres())
-    state = await catalog_state()
+    page_key = ("page", parsed.terms, parsed.whole, flt, sort, after, limit)
+
+    def page_version(at: CatalogState) -> Any:
+        return (at.titles, at.items) if search.narrowed_by_shelf else at.titles
+
+    async def read_page(at: CatalogState, matches: MatchCounts, shelf: ShelfCounts | None) -> PageRead:
+        # A page that was costly to find (matches bunched in the order, a long walk) is kept,
+        # by its ids, while what it depends on stands; its titles and availability are read anew.
+        kept = cache.peek(page_key, page_version(at))
+        if kept is not None:
+            return await search.by_ids(sort, kept)
+        started = time.perf_counter()
+        found = await search.page(sort, after, limit, matches, shelf, at.size)
+        if time.perf_counter() - started > cache.costly_page:
+            cache.put(page_key, page_version(at), [t.id for t in found[0]])
+        return found
+
+    # The page is read together with the catalog's versions when the counts it is planned with
+    # are kept for the versions read last (one trip to the database instead of two), and used
+    # only if the versions still stand: exactly what reading them one after the other gives.
+    early: PageRead | None = None
+    guess = cache.state
+    planned = _planned(cache, search, parsed, guess) if guess is not None and limit > 0 else None
+    if planned is not None:
+        state, early = await db.together(catalog_state(), read_page(guess, *planned))
+        if state != guess:
+            early = None
+    else:
+        state = await catalog_state()
+    cache.state = state
     matches: MatchCounts = await cache.get(("matches", parsed.terms, parsed.whole), state.titles,
                                            search.match_counts)
 
@@ -534,18 +566,7 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
     keys: list[tuple] = []
     availability: dict[int, Availability] = {}
     if limit > 0:
-        # A page that was costly to find (matches bunched in the order, a long walk) is kept,
-        # by its ids, while what it depends on stands; its titles and availability are read anew.
-        page_key = ("page", parsed.terms, parsed.whole, flt, sort, after, limit)
-        page_version = (state.titles, state.items) if search.narrowed_by_shelf else state.titles
-        kept = cache.peek(page_key, page_version)
-        if kept is not None:
-            titles, keys, availability = await search.by_ids(sort, kept)
-        else:
-            started = time.perf_counter()
-            titles, keys, availability = await search.page(sort, after, limit, matches, known_shelf, state.size)
-            if time.perf_counter() - started > cache.costly_page:
-                cache.put(page_key, page_version, [t.id for t in titles])
+        titles, keys, availability = early if early is not None else await read_page(state, matches, known_shelf)
 
     def counted(shelf_counts: ShelfCounts | None) -> Count:
         if not search.narrowed_by_shelf:
@@ -577,6 +598,21 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
     at_hand = known_shelf or cache.peek(("shelf", parsed.terms), (state.titles, state.items))
     return SearchResult(titles, keys, count, availability, counted(known_shelf), facets=facets, terms=parsed.terms,
                         known_facets=faceted(at_hand) if at_hand is not None else None)
+
+
+PageRead = tuple[list[ShownTitle], list[tuple], dict[int, Availability]]
+
+
+def _planned(cache: SearchCache, search: _Search, parsed: Keyword,
+             at: CatalogState) -> tuple[MatchCounts, ShelfCounts | None] | None:
+    """The counts a page is planned with, if kept for the catalog state `at`."""
+    matches = cache.peek(("matches", parsed.terms, parsed.whole), at.titles)
+    if matches is None:
+        return None
+    if not search.narrowed_by_shelf:
+        return matches, None
+    shelf = cache.peek(("shelf", parsed.terms), (at.titles, at.items))
+    return (matches, shelf) if shelf is not None else None
 
 
 def _nothing(parsed: Keyword) -> SearchResult:

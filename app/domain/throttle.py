@@ -180,6 +180,6 @@ async def charge_guest(deps: Deps, address: str, cost: int) -> GuestSpending:
     now = deps.now()
     minute = int(now.timestamp()) // 60
     key = keyed_digest(deps.settings.secret_key, f"guest:{address}")
-    rows = await db.fetch(_CHARGE_GUEST, key, minute, cost)
+    rows = await db.write(_CHARGE_GUEST, key, minute, cost)
     reset = 60 - int(now.timestamp()) % 60
     return GuestSpending(rows[0]["spent"], deps.settings.guest_cost_per_minute, reset)

@@ -1,0 +1,156 @@
+"""Reads on SQLite (`app.sqlite_client`): the hand-written reads run on read-only connections
+of their own, those started together in one hand-off, and answer exactly what reading them one
+by one on the writing connection answers. (On PostgreSQL the same reads go over the pool: the
+tests that do not depend on SQLite's connections run there too.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+
+import pytest
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
+
+from app import db
+from app.models import Title
+from app import sqlite_client
+from bench.statements import counting_statements
+from tests.support import make_title
+
+def _on_sqlite() -> bool:
+    return not db.is_postgres()
+
+
+READS = [
+    ("SELECT id, title FROM titles ORDER BY id", ()),
+    ("SELECT count(*) AS n FROM titles WHERE title LIKE ?", ("%鉄道%",)),
+    ("SELECT title FROM titles WHERE id = ?", (-1,)),
+    ("SELECT material_type AS m, count(*) AS n FROM titles GROUP BY material_type ORDER BY m", ()),
+]
+
+
+async def _catalog(deps) -> None:
+    for name in ("銀河鉄道の夜", "鉄道員", "注文の多い料理店", "風の又三郎"):
+        await make_title(deps, name)
+
+
+async def test_reads_started_together_answer_as_reads_one_by_one_on_the_writing_connection(deps):
+    await _catalog(deps)
+    together = await asyncio.gather(*(db.fetch(sql, *params) for sql, params in READS))
+    conn = db.connection()
+    one_by_one = [await conn.execute_query_dict(db._placeholders(sql, db.is_postgres()), list(params))
+                  for sql, params in READS]
+    assert together == one_by_one
+    assert [row["title"] for row in together[0]] == ["銀河鉄道の夜", "鉄道員", "注文の多い料理店", "風の又三郎"]
+    assert together[1] == [{"n": 2}] and together[2] == []
+
+
+async def test_reads_of_one_turn_go_to_the_database_in_one_hand_off(deps):
+    if not _on_sqlite():
+        pytest.skip("SQLite's reader connections")
+    await _catalog(deps)
+    batches: list[int] = []
+    original = sqlite_client.BatchedReads.__dict__["execute"]
+
+    async def recording(connection, statements):
+        batches.append(len(statements))
+        return await original.__func__(connection, statements)
+
+    sqlite_client.BatchedReads.execute = staticmethod(recording)
+    try:
+        await asyncio.gather(*(db.fetch(sql, *params) for sql, params in READS))
+        await db.fetch(*READS[0][:1])
+    finally:
+        sqlite_client.BatchedReads.execute = original
+    assert batches == [len(READS), 1]
+
+
+async def test_a_failing_read_fails_alone_and_the_others_get_their_rows(deps):
+    await _catalog(deps)
+    results = await asyncio.gather(db.fetch("SELECT count(*) AS n FROM titles"),
+                                   db.fetch("SELECT no_such_column FROM titles"),
+                                   db.fetch("SELECT count(*) AS n FROM titles WHERE title = ?", "鉄道員"),
+                                   return_exceptions=True)
+    assert results[0] == [{"n": 4}]
+    assert isinstance(results[1], OperationalError)
+    assert results[2] == [{"n": 1}]
+
+
+async def test_a_read_sees_what_was_committed_before_it(deps):
+    await _catalog(deps)
+    assert (await db.fetch("SELECT count(*) AS n FROM titles"))[0]["n"] == 4
+    await Title.filter(title="鉄道員").delete()
+    assert (await db.fetch("SELECT count(*) AS n FROM titles"))[0]["n"] == 3
+
+
+async def test_inside_a_transaction_reads_see_its_writes_and_others_see_them_once_committed(deps):
+    await _catalog(deps)
+    async with in_transaction():
+        await Title.filter(title="鉄道員").update(title="鉄道員（ぽっぽや）")
+        inside = await db.fetch("SELECT count(*) AS n FROM titles WHERE title = ?", "鉄道員（ぽっぽや）")
+        assert inside == [{"n": 1}]
+        if _on_sqlite():
+            # A read outside the transaction (another request), meanwhile, sees the catalog as
+            # last committed.
+            outside = await asyncio.create_task(
+                db.fetch("SELECT count(*) AS n FROM titles WHERE title = ?", "鉄道員（ぽっぽや）"),
+                context=contextvars.Context())
+            assert outside == [{"n": 0}]
+    assert await db.fetch("SELECT count(*) AS n FROM titles WHERE title = ?", "鉄道員（ぽっぽや）") == [{"n": 1}]
+
+
+async def test_a_write_sent_as_a_read_is_refused_and_changes_nothing(deps):
+    if not _on_sqlite():
+        pytest.skip("SQLite's read-only connections")
+    await _catalog(deps)
+    with pytest.raises(OperationalError, match="readonly"):
+        await db.fetch("DELETE FROM titles")
+    assert (await db.fetch("SELECT count(*) AS n FROM titles"))[0]["n"] == 4
+    assert await db.write("DELETE FROM titles WHERE title = ? RETURNING title", "鉄道員") == [{"title": "鉄道員"}]
+    assert (await db.fetch("SELECT count(*) AS n FROM titles"))[0]["n"] == 3
+
+
+async def test_many_reads_at_once_share_a_few_connections_and_all_are_answered(deps):
+    await _catalog(deps)
+
+    async def later(n: int) -> list[dict]:
+        for _ in range(n % 3):
+            await asyncio.sleep(0)
+        return await db.fetch("SELECT count(*) AS n FROM titles WHERE id > ?", -n)
+
+    results = await asyncio.gather(*(later(n) for n in range(60)))
+    assert results == [[{"n": 4}]] * 60
+    if _on_sqlite():
+        reads = db.connection().reads
+        assert 1 <= len(reads.opened) <= sqlite_client.READERS
+        assert sorted(map(id, reads.idle)) == sorted(map(id, reads.opened))
+
+
+async def test_the_statement_counter_counts_each_read_of_a_batch(deps):
+    await _catalog(deps)
+    with counting_statements() as statements:
+        await asyncio.gather(*(db.fetch(sql, *params) for sql, params in READS))
+    assert len(statements) == len(READS)
+
+
+async def test_an_in_memory_database_reads_on_its_own_connection():
+    client = sqlite_client.SqliteClient(":memory:", connection_name="memory")
+    try:
+        await client.execute_script("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1), (2)")
+        rows = await asyncio.gather(client.fetch("SELECT sum(a) AS s FROM t", []),
+                                    client.fetch("SELECT count(*) AS n FROM t", []))
+        assert rows == [[{"s": 3}], [{"n": 2}]]
+        assert client.reads.opened == []
+    finally:
+        await client.close()
+
+
+async def test_closing_the_database_closes_its_readers(tmp_path):
+    client = sqlite_client.SqliteClient(str(tmp_path / "closing.sqlite3"), connection_name="closing")
+    await client.execute_script("PRAGMA journal_mode=WAL; CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (7)")
+    assert await client.fetch("SELECT a FROM t", []) == [{"a": 7}]
+    readers = list(client.reads.opened)
+    assert readers
+    await client.close()
+    assert client.reads.opened == [] and all(r._connection is None for r in readers)
