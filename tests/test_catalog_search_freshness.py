@@ -130,6 +130,8 @@ async def test_a_page_read_with_the_catalog_versions_is_the_page_read_after_them
                 assert (warm.titles, warm.keys, warm.availability, warm.known_count) == \
                        (fresh.titles, fresh.keys, fresh.availability, fresh.known_count)
                 assert (await warm.facets()) == (await fresh.facets())
+                if warm.known_facets is not None:  # kept facets are the facets counted now
+                    assert warm.known_facets == await fresh.facets()
 
     await both("風")  # counts computed and kept
     await both("風")  # pages read with the versions, which stand

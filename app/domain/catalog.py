@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from typing import Any, Awaitable, Callable, Iterable, NamedTuple, Sequence
 
 from app import db
 from app.db import Sql
@@ -35,9 +35,9 @@ def is_barcode(text: str) -> bool:
     return _BARCODE.fullmatch(text) is not None
 
 
-@dataclass(frozen=True)
-class Availability:
-    """貸出状況 of one title: loanable copies, how many are on the shelf, on loan, and the queue."""
+class Availability(NamedTuple):
+    """貸出状況 of one title: loanable copies, how many are on the shelf, on loan, and the queue.
+    (A named tuple: a page builds one per title, and a frozen dataclass costs several times more.)"""
 
     copies: int = 0
     available: int = 0
@@ -99,7 +99,7 @@ def _availability_columns(sql: Sql, title_id: str) -> str:
 
 def _availability_of(row: dict) -> Availability:
     return Availability(int(row["copies"]), int(row["available"]), int(row["on_loan"]), int(row["holds_waiting"]),
-                        int(row["reference_copies"]), MaterialType(row["material_type"]))
+                        int(row["reference_copies"]), MATERIAL_TYPES[row["material_type"]])
 
 
 async def availability(title_ids: Iterable[int]) -> dict[int, Availability]:
@@ -163,10 +163,9 @@ def filter_conditions(sql: Sql, flt: CatalogFilter, title_id: str = "t.id") -> l
     return conditions
 
 
-@dataclass(frozen=True, slots=True)
-class ShownTitle:
+class ShownTitle(NamedTuple):
     """What the catalog shows of a title, read-only (searches and lists). Built straight from
-    the row: a page of Tortoise models cost a good part of a search request."""
+    the row: a page of Tortoise models (or of frozen dataclasses) cost a good part of a search."""
 
     id: int
     title: str
@@ -182,14 +181,25 @@ class ShownTitle:
     arrived_on: date | None
 
     @classmethod
-    def from_row(cls, row: dict, prefix: str = "", id_column: str = "id") -> ShownTitle:
-        """From a row holding `SHOWN_COLUMNS` (named with `prefix` when read along with another table)."""
+    def from_row(cls, row: dict, columns: tuple[str, ...] | None = None) -> ShownTitle:
+        """From a row holding `SHOWN_COLUMNS` under the names `columns` (`shown_columns(...)`:
+        read along with another table), by default as they are with `id`."""
+        (id_, title, title_kana, author, author_kana, publisher, publisher_kana, published_year, isbn, ndc,
+         material_type, arrived_on) = columns or _SHOWN
         return cls(
-            row[id_column], row[prefix + "title"], row[prefix + "title_kana"], row[prefix + "author"],
-            row[prefix + "author_kana"], row[prefix + "publisher"], row[prefix + "publisher_kana"],
-            row[prefix + "published_year"], row[prefix + "isbn"], row[prefix + "ndc"],
-            MaterialType(row[prefix + "material_type"]), db.to_date(row[prefix + "arrived_on"]),
+            row[id_], row[title], row[title_kana], row[author], row[author_kana], row[publisher],
+            row[publisher_kana], row[published_year], row[isbn], row[ndc], MATERIAL_TYPES[row[material_type]],
+            db.to_date(row[arrived_on]),
         )
+
+
+def shown_columns(prefix: str, id_column: str) -> tuple[str, ...]:
+    """The names under which a row read along with another table holds a title's shown columns."""
+    return (id_column, *(prefix + c for c in SHOWN_COLUMNS))
+
+
+# A material type by its stored value (the enum's own lookup costs more, once per row).
+MATERIAL_TYPES: dict[str, MaterialType] = {m.value: m for m in MaterialType}
 
 
 # What the catalog shows of a title; the bookkeeping columns (search columns, timestamps) stay out.

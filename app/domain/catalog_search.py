@@ -596,8 +596,15 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
 
     # What is at hand (the counts just read or kept) is given as it is: no coroutine per field.
     at_hand = known_shelf or cache.peek(("shelf", parsed.terms), (state.titles, state.items))
+    known_facets = None
+    if at_hand is not None:  # kept like the counts they come from (immutable, shared)
+        facets_key, facets_version = ("facets", parsed.terms, parsed.whole, flt), (state.titles, state.items)
+        known_facets = cache.peek(facets_key, facets_version)
+        if known_facets is None:
+            known_facets = faceted(at_hand)
+            cache.put(facets_key, facets_version, known_facets)
     return SearchResult(titles, keys, count, availability, counted(known_shelf), facets=facets, terms=parsed.terms,
-                        known_facets=faceted(at_hand) if at_hand is not None else None)
+                        known_facets=known_facets)
 
 
 PageRead = tuple[list[ShownTitle], list[tuple], dict[int, Availability]]

@@ -48,15 +48,40 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
     _total: strawberry.Private[Callable[[], Awaitable[int]] | int]
 
     @strawberry.field(description="Number of items in the whole list (counted only when asked).")
-    async def total_count(self) -> int:
+    def total_count(self) -> int:
+        # Sync: a total read with the page is given as it is (no coroutine), else counted now.
+        if callable(self._total):
+            return self._counted()  # type: ignore[return-value]
+        return self._total
+
+    async def _counted(self) -> int:
         if callable(self._total):
             self._total = await self._total()
-        return self._total
+        return self._total  # type: ignore[return-value]
 
 
 @strawberry.type
 class Edge(relay.Edge[NodeType], Generic[NodeType]):
-    pass
+    # The list's kind and the row's key, for the cursor: made when asked for (every edge of a
+    # page has one, few clients read them all).
+    key: strawberry.Private[tuple[str, Sequence[Any]] | None] = None
+
+
+def _cursor(edge: Edge[Any]) -> str:
+    cursor = edge.__dict__.get("_cursor")
+    if cursor is None:
+        kind, key = edge.key  # type: ignore[misc]
+        cursor = edge.__dict__["_cursor"] = encode_cursor(kind, key)
+    return cursor
+
+
+def _set_cursor(edge: Edge[Any], value: str | None) -> None:
+    edge.__dict__["_cursor"] = value
+
+
+# `cursor` stays the field relay.Edge declares (the schema's `cursor: String!`), read as an
+# attribute; an edge made with `key` (and no cursor) makes it on first read.
+Edge.cursor = property(_cursor, _set_cursor)  # type: ignore[assignment,method-assign]
 
 
 # The arguments of every connection field.
@@ -144,11 +169,12 @@ class KeysetPage:
                    make: Callable[..., Any] | None = None, **fields: Any) -> Any:
         """A connection (`make`, `Connection` by default) of `rows`, fetched with `limit + 1` to
         know if a next page exists; each edge's cursor is its row's key."""
-        edges = [Edge(node=node(row), cursor=encode_cursor(self.kind, key))
-                 for row, key in zip(rows[: self.limit], keys)]
+        kind = self.kind
+        edges = [Edge(node=node(row), cursor=None, key=(kind, key)) for row, key in zip(rows[: self.limit], keys)]
         page_info = relay.PageInfo(
             has_next_page=len(rows) > self.limit, has_previous_page=self.after is not None,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(kind, keys[0]) if edges else None,
+            end_cursor=encode_cursor(kind, keys[len(edges) - 1]) if edges else None,
         )
         return (make or Connection)(edges=edges, page_info=page_info, **fields)
 

@@ -276,8 +276,8 @@ class TitleConnection(relay.Connection[Title]):
 def title_connection(info: Info[Context, None], page: KeysetPage, result: TitlePage) -> TitleConnection:
     """A connection of titles; the loaders learn the titles and their availability read with the
     page, so neither costs another query."""
-    loaders.titles(info.context).prime_many({row.id: row for row in result.titles})
-    loaders.availability(info.context).prime_many(result.availability)
+    loaders.titles(info.context).know({row.id: row for row in result.titles})
+    loaders.availability(info.context).know(result.availability)
     return page.connection(result.titles, result.keys, lambda row: Title.from_model(row, result.availability.get(row.id)),
                            make=TitleConnection, result=result)
 

@@ -23,8 +23,11 @@ from app.models.enums import ACTIVE_HOLD_STATUSES, CancelReason, HoldSource, Hol
 _TITLE_COLUMNS = ", ".join(f"t.{f} AS t_{f}" for f in catalog.SHOWN_COLUMNS)
 
 
+_TITLE_NAMES = catalog.shown_columns("t_", "title_id")
+
+
 def _title_row(row: dict) -> catalog.ShownTitle:
-    return catalog.ShownTitle.from_row(row, prefix="t_", id_column="title_id")
+    return catalog.ShownTitle.from_row(row, _TITLE_NAMES)
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ def holder_states(ctx: Context):
 def with_titles(ctx: Context, rows: list) -> list:
     """Rows fetched with their title joined in: the titles loader is primed, so no list pays a
     second query (or a query per row) for titles."""
-    loaders.titles(ctx).prime_many({row.title_id: row.title for row in rows})
+    loaders.titles(ctx).know({row.title_id: row.title for row in rows})
     return rows
 
 
