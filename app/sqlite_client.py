@@ -154,6 +154,9 @@ class BatchedReads:
 
     async def close(self) -> None:
         readers, self.opened, self.idle, self.size = self.opened, [], [], 0
+        if self.freed is not None:  # reads waiting for a reader open one anew (as Tortoise reconnects)
+            self.freed.set()
+            self.freed = None
         for reader in readers:
             await reader.close()
 
