@@ -15,7 +15,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Sequence
 
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
+from tortoise.connection import get_connection
 from tortoise.models import Model
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
@@ -201,7 +202,8 @@ async def migrate(database_url: str) -> None:
 
 
 def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+    """The connection of the current context: a transaction's inside one, else the default."""
+    return get_connection("default")
 
 
 def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:

@@ -11,6 +11,7 @@ Run: `uvicorn bench.baseline:create --factory` with DATABASE_URL set (the runner
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -44,8 +45,34 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+_LOANS = (
+    "SELECT l.id, l.due_date, l.renewal_count, t.id AS tid, t.title, t.author, t.material_type, "
+    "(SELECT count(*) FROM holds h WHERE h.title_id = l.title_id AND h.status = 'waiting') AS waiting "
+    "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL "
+    "ORDER BY l.due_date, l.id")
+_HOLDS = (
+    "SELECT h.id, h.status, h.source, h.placed_at, h.pickup_deadline, t.id AS tid, t.title, t.author, "
+    "CASE WHEN h.status = 'waiting' THEN (SELECT count(*) FROM holds w WHERE w.title_id = h.title_id "
+    "AND w.status = 'waiting' AND (w.placed_at < h.placed_at OR (w.placed_at = h.placed_at AND w.id <= h.id))) "
+    "END AS position "
+    "FROM holds h JOIN titles t ON t.id = h.title_id WHERE h.patron_id = ? AND h.status IN ('waiting', 'ready') "
+    "ORDER BY h.placed_at, h.id")
+_CART = (
+    "SELECT c.id, c.added_at, t.id AS tid, t.title, t.author FROM hold_cart_entries c "
+    "JOIN titles t ON t.id = c.title_id WHERE c.patron_id = ? ORDER BY c.added_at, c.id")
+_EXTRA = (
+    "SELECT (SELECT count(*) FROM favorites f WHERE f.patron_id = ?) AS favorites, "
+    "g.target, g.period_start, g.period_end FROM (SELECT 1 AS one) x "
+    "LEFT JOIN reading_goals g ON g.patron_id = ?")
+
+
 class MyPage:
-    def __init__(self, settings: Settings) -> None:
+    """`batched`: the reads go through `app.db.fetch` started together, as the app's resolvers
+    start them (on SQLite: the read-only connections, in one hand-off); else one after the
+    other on Tortoise's connection, as the benchmark's baseline always did."""
+
+    def __init__(self, settings: Settings, batched: bool = False) -> None:
+        self.batched = batched
         self.settings = settings
         self.policy: Policy = settings.policy
         self.tz = ZoneInfo(settings.timezone)
@@ -72,9 +99,11 @@ class MyPage:
         pg = db.is_postgres(conn)
         q = lambda text: self._sql(pg, text)  # noqa: E731
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        rows = await conn.execute_query_dict(q(
+        session_sql = (
             "SELECT s.id AS sid, s.kind, s.expires_at, s.last_seen_at, p.id, p.card_number, p.name_kana, p.is_active "
-            "FROM sessions s JOIN patrons p ON p.id = s.patron_id WHERE s.token_hash = ?"), [digest])
+            "FROM sessions s JOIN patrons p ON p.id = s.patron_id WHERE s.token_hash = ?")
+        rows = await (db.fetch(session_sql, digest) if self.batched
+                      else conn.execute_query_dict(q(session_sql), [digest]))
         now = datetime.now(timezone.utc)
         if not rows:
             return self._unauthenticated()
@@ -90,31 +119,18 @@ class MyPage:
         today = now.astimezone(self.tz).date()
         pid = me["id"]
 
-        loans = await conn.execute_query_dict(q(
-            "SELECT l.id, l.due_date, l.renewal_count, t.id AS tid, t.title, t.author, t.material_type, "
-            "(SELECT count(*) FROM holds h WHERE h.title_id = l.title_id AND h.status = 'waiting') AS waiting "
-            "FROM loans l JOIN titles t ON t.id = l.title_id WHERE l.patron_id = ? AND l.returned_at IS NULL "
-            "ORDER BY l.due_date, l.id"), [pid])
-        holds = await conn.execute_query_dict(q(
-            "SELECT h.id, h.status, h.source, h.placed_at, h.pickup_deadline, t.id AS tid, t.title, t.author, "
-            "CASE WHEN h.status = 'waiting' THEN (SELECT count(*) FROM holds w WHERE w.title_id = h.title_id "
-            "AND w.status = 'waiting' AND (w.placed_at < h.placed_at OR (w.placed_at = h.placed_at AND w.id <= h.id))) "
-            "END AS position "
-            "FROM holds h JOIN titles t ON t.id = h.title_id WHERE h.patron_id = ? AND h.status IN ('waiting', 'ready') "
-            "ORDER BY h.placed_at, h.id"), [pid])
-        cart = await conn.execute_query_dict(q(
-            "SELECT c.id, c.added_at, t.id AS tid, t.title, t.author FROM hold_cart_entries c "
-            "JOIN titles t ON t.id = c.title_id WHERE c.patron_id = ? ORDER BY c.added_at, c.id"), [pid])
-        extra = (await conn.execute_query_dict(q(
-            "SELECT (SELECT count(*) FROM favorites f WHERE f.patron_id = ?) AS favorites, "
-            "g.target, g.period_start, g.period_end FROM (SELECT 1 AS one) x "
-            "LEFT JOIN reading_goals g ON g.patron_id = ?"), [pid, pid]))[0]
+        reads = [(_LOANS, [pid]), (_HOLDS, [pid]), (_CART, [pid]), (_EXTRA, [pid, pid])]
+        if self.batched:  # started together: on SQLite one hand-off to a reader, as the app's
+            loans, holds, cart, extra = await asyncio.gather(*(db.fetch(sql, *params) for sql, params in reads))
+        else:  # one after the other on Tortoise's connection
+            loans, holds, cart, extra = [await conn.execute_query_dict(q(sql), params) for sql, params in reads]
+        extra = extra[0]
         marathon = None
         if extra["target"] is not None:
             start, end = _day(extra["period_start"]), _day(extra["period_end"])
-            tallies = await conn.execute_query_dict(q(
-                "SELECT day, count FROM reading_tallies WHERE patron_id = ? AND day >= ? AND day <= ?"),
-                [pid, start, end])
+            tallies_sql = "SELECT day, count FROM reading_tallies WHERE patron_id = ? AND day >= ? AND day <= ?"
+            tallies = await (db.fetch(tallies_sql, pid, start, end) if self.batched
+                             else conn.execute_query_dict(q(tallies_sql), [pid, start, end]))
             marathon = self._marathon(extra["target"], start, end, tallies)
 
         viewer = {
@@ -200,4 +216,6 @@ def create() -> Starlette:
         finally:
             await db.close_db()
 
-    return Starlette(routes=[Route("/mypage", MyPage(settings).handle, methods=["POST"])], lifespan=lifespan)
+    return Starlette(routes=[Route("/mypage", MyPage(settings).handle, methods=["POST"]),
+                             Route("/mypage-batched", MyPage(settings, batched=True).handle, methods=["POST"])],
+                     lifespan=lifespan)

@@ -105,11 +105,12 @@ async def check_baseline(base_app: str, base_line: str, tokens: list[str]) -> st
         for token in tokens[:5]:
             headers = {"Authorization": f"Bearer {token}"}
             a = (await client.post(f"{base_app}/graphql", json=body, headers=headers)).json()
-            b = (await client.post(f"{base_line}/mypage", json=body, headers=headers)).json()
-            if a != b:
-                return f"**no** (first difference for one patron; app: {json.dumps(a, ensure_ascii=False)[:300]} " \
-                       f"baseline: {json.dumps(b, ensure_ascii=False)[:300]})"
-    return f"yes (identical JSON for {min(5, len(tokens))} patrons)"
+            for path in ("/mypage", "/mypage-batched"):
+                b = (await client.post(f"{base_line}{path}", json=body, headers=headers)).json()
+                if a != b:
+                    return f"**no** (first difference for one patron; app: {json.dumps(a, ensure_ascii=False)[:300]} " \
+                           f"baseline {path}: {json.dumps(b, ensure_ascii=False)[:300]})"
+    return f"yes (identical JSON for {min(5, len(tokens))} patrons, both baselines)"
 
 
 def ensure_wrk() -> str:

@@ -84,6 +84,31 @@ def _set_cursor(edge: Edge[Any], value: str | None) -> None:
 Edge.cursor = property(_cursor, _set_cursor)  # type: ignore[assignment,method-assign]
 
 
+class PageInfo(relay.PageInfo):
+    """relay's PageInfo (the schema's type), its two cursors those of the first and last edges,
+    made when read (My Page's lists never ask for them)."""
+
+    def __init__(self, *, edges: Sequence[Edge[Any]] = (), **fields: Any) -> None:
+        self.edges = edges
+        super().__init__(**fields)
+
+    @property  # type: ignore[override]
+    def start_cursor(self) -> str | None:
+        return self.__dict__.get("_start") or (self.edges[0].cursor if self.edges else None)
+
+    @start_cursor.setter
+    def start_cursor(self, value: str | None) -> None:
+        self.__dict__["_start"] = value
+
+    @property  # type: ignore[override]
+    def end_cursor(self) -> str | None:
+        return self.__dict__.get("_end") or (self.edges[-1].cursor if self.edges else None)
+
+    @end_cursor.setter
+    def end_cursor(self, value: str | None) -> None:
+        self.__dict__["_end"] = value
+
+
 # The arguments of every connection field.
 First = Annotated[int | None, strawberry.argument(
     description="How many items to return: 20 when left out, at most the server's MAX_PAGE_SIZE (100 by "
@@ -171,10 +196,9 @@ class KeysetPage:
         know if a next page exists; each edge's cursor is its row's key."""
         kind = self.kind
         edges = [Edge(node=node(row), cursor=None, key=(kind, key)) for row, key in zip(rows[: self.limit], keys)]
-        page_info = relay.PageInfo(
+        page_info = PageInfo(
             has_next_page=len(rows) > self.limit, has_previous_page=self.after is not None,
-            start_cursor=encode_cursor(kind, keys[0]) if edges else None,
-            end_cursor=encode_cursor(kind, keys[len(edges) - 1]) if edges else None,
+            start_cursor=None, end_cursor=None, edges=edges,
         )
         return (make or Connection)(edges=edges, page_info=page_info, **fields)
 

@@ -322,7 +322,7 @@ class CatalogQuery:
     ) -> TitleConnection:
         ctx = info.context
         page = KeysetPage(first, after, ctx.settings.max_page_size, "newArrivals", (date, int))
-        result = await catalog.new_arrivals(ctx.deps.today(), ctx.settings.new_arrival_days,
+        result = await catalog.new_arrivals(ctx.today(), ctx.settings.new_arrival_days,
                                             _filter(filter, ctx.settings.policy), after=page.after, limit=page.limit)
         return title_connection(info, page, result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +29,16 @@ class Context:
         self._session: LiveSession | None = _UNSET
         # A WebSocket's admitted connection (`app.schema.subscriptions`), None over HTTP.
         self.live: Any = None
+        self._today: date | None = None
+
+    def today(self) -> date:
+        """Today at the library, read once per HTTP request: every field of an answer (a loan's
+        overdue flag, its renewability) judges by the same day, even across midnight."""
+        if self.live is not None:  # a socket's context lives for days: asked each time
+            return self.deps.today()
+        if self._today is None:
+            self._today = self.deps.today()
+        return self._today
 
     # --- authentication -----------------------------------------------------------------
 

@@ -71,13 +71,18 @@ class Metrics:
             ["operation"], registry=self.registry,
         )
         self._operations: set[str] = set()
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def observe(self, line: dict[str, Any]) -> None:
         """Count one request from its log line (`RequestLog`'s `on_request`)."""
         route = line.get("route") or "(unmatched)"
         operation = self._operation_label(line)
-        self.requests.labels(route, operation, outcome(line)).inc()
-        self.latency.labels(route, operation).observe(line.get("duration_ms", 0) / 1000)
+        key = (route, operation, outcome(line))
+        children = self._children.get(key)
+        if children is None:  # the labelled series, looked up once (labels are few: routes, operations)
+            children = self._children[key] = (self.requests.labels(*key), self.latency.labels(route, operation))
+        children[0].inc()
+        children[1].observe(line.get("duration_ms", 0) / 1000)
         for code in line.get("user_errors", ()):
             self.user_errors.labels(code).inc()
             if code == ErrorCode.RATE_LIMITED.value:

@@ -65,7 +65,7 @@ class Loan(relay.Node):
 
     @classmethod
     def from_model(cls, m: LoanModel | circulation.CurrentLoan, ctx: Context) -> Loan:
-        today = ctx.deps.today()
+        today = ctx.today()
         return cls(
             id=m.id, checked_out_on=circulation.local_date(ctx.deps, m.checked_out_at), due_date=m.due_date,
             renewal_count=m.renewal_count, overdue=circulation.is_overdue(m, today),
@@ -85,7 +85,7 @@ class Loan(relay.Node):
         ctx = info.context
 
         def decide(holds_waiting: int, material: MaterialType | None) -> Renewability:
-            blocks = circulation.renewal_blocks(self.model, ctx.deps.today(), ctx.settings.policy, holds_waiting,
+            blocks = circulation.renewal_blocks(self.model, ctx.today(), ctx.settings.policy, holds_waiting,
                                                 material)
             reasons, messages = _reasons(blocks)
             return Renewability(renewable=not blocks, reasons=reasons, messages=messages)
