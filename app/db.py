@@ -300,7 +300,7 @@ class Sql:
         return f"{'strpos' if self.postgres else 'instr'}({text}, {part})"
 
     async def fetch(self, statement: str) -> list[dict]:
-        """The rows of `statement`, built with this object's placeholders."""
+        """The rows of `statement` (a read, as with `fetch`), built with this object's placeholders."""
         return await _read(connection(), statement, self.params)
 
 

@@ -21,8 +21,9 @@ connection, batched the same way, under its lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiosqlite
 from tortoise.backends.sqlite.client import SqliteClient as TortoiseSqliteClient
@@ -80,21 +81,11 @@ class BatchedReads:
     async def _run(self) -> None:
         queued = None
         try:
-            if self.private:
-                async with self.client.acquire_connection() as connection:
-                    queued, self.queued = self.queued or [], None
-                    outcomes = await self.execute(connection, [(sql, params) for sql, params, _ in queued])
-            else:
-                reader = await self._reader()
-                queued, self.queued = self.queued or [], None  # the reads that joined while it waited
-                try:
-                    outcomes = await self.execute(reader, [(sql, params) for sql, params, _ in queued])
-                finally:
-                    self._release(reader)
+            async with self._connection() as connection:
+                queued = self._take()  # with the reads that joined while it waited
+                outcomes = await self.execute(connection, [(sql, params) for sql, params, _ in queued])
         except BaseException as error:  # the connection itself failed (closed, cancelled)
-            if queued is None:
-                queued, self.queued = self.queued or [], None
-            self._fail(queued, error)
+            self._fail(queued if queued is not None else self._take(), error)
             if not isinstance(error, Exception):
                 raise
             return
@@ -104,6 +95,24 @@ class BatchedReads:
                     future.set_exception(value)
                 else:
                     future.set_result(value)
+
+    def _take(self) -> list[tuple[str, list, asyncio.Future]]:
+        """The reads queued so far; the next read starts a batch of its own."""
+        queued, self.queued = self.queued or [], None
+        return queued
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A free reader, or Tortoise's connection (under its lock) for a private database."""
+        if self.private:
+            async with self.client.acquire_connection() as connection:
+                yield connection
+            return
+        reader = await self._reader()
+        try:
+            yield reader
+        finally:
+            self._release(reader)
 
     @staticmethod
     def _fail(queued: list[tuple[str, list, asyncio.Future]], error: BaseException) -> None:

@@ -89,6 +89,12 @@ class MyPage:
             return "".join(out[:-1])
         return text
 
+    async def _rows(self, conn: Any, pg: bool, sql: str, *params: Any) -> list[dict]:
+        """A read: through `app.db.fetch` when batched, else on Tortoise's connection."""
+        if self.batched:
+            return await db.fetch(sql, *params)
+        return await conn.execute_query_dict(self._sql(pg, sql), list(params))
+
     async def handle(self, request: Request) -> Response:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
@@ -102,8 +108,7 @@ class MyPage:
         session_sql = (
             "SELECT s.id AS sid, s.kind, s.expires_at, s.last_seen_at, p.id, p.card_number, p.name_kana, p.is_active "
             "FROM sessions s JOIN patrons p ON p.id = s.patron_id WHERE s.token_hash = ?")
-        rows = await (db.fetch(session_sql, digest) if self.batched
-                      else conn.execute_query_dict(q(session_sql), [digest]))
+        rows = await self._rows(conn, pg, session_sql, digest)
         now = datetime.now(timezone.utc)
         if not rows:
             return self._unauthenticated()
@@ -119,18 +124,18 @@ class MyPage:
         today = now.astimezone(self.tz).date()
         pid = me["id"]
 
-        reads = [(_LOANS, [pid]), (_HOLDS, [pid]), (_CART, [pid]), (_EXTRA, [pid, pid])]
+        reads = [(_LOANS, pid), (_HOLDS, pid), (_CART, pid), (_EXTRA, pid, pid)]
         if self.batched:  # started together: on SQLite one hand-off to a reader, as the app's
-            loans, holds, cart, extra = await asyncio.gather(*(db.fetch(sql, *params) for sql, params in reads))
-        else:  # one after the other on Tortoise's connection
-            loans, holds, cart, extra = [await conn.execute_query_dict(q(sql), params) for sql, params in reads]
+            loans, holds, cart, extra = await asyncio.gather(*(self._rows(conn, pg, *read) for read in reads))
+        else:
+            loans, holds, cart, extra = [await self._rows(conn, pg, *read) for read in reads]
         extra = extra[0]
         marathon = None
         if extra["target"] is not None:
             start, end = _day(extra["period_start"]), _day(extra["period_end"])
-            tallies_sql = "SELECT day, count FROM reading_tallies WHERE patron_id = ? AND day >= ? AND day <= ?"
-            tallies = await (db.fetch(tallies_sql, pid, start, end) if self.batched
-                             else conn.execute_query_dict(q(tallies_sql), [pid, start, end]))
+            tallies = await self._rows(
+                conn, pg, "SELECT day, count FROM reading_tallies WHERE patron_id = ? AND day >= ? AND day <= ?",
+                pid, start, end)
             marathon = self._marathon(extra["target"], start, end, tallies)
 
         viewer = {

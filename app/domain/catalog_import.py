@@ -31,7 +31,7 @@ from tortoise.transactions import in_transaction
 
 from app import db
 from app.domain import messages
-from app.domain.catalog import is_barcode
+from app.domain.catalog import MATERIAL_TYPES, is_barcode
 from app.domain.search_index import TitleFields, indexed_columns
 from app.domain.deps import Deps
 from app.domain.normalize import nfkc
@@ -72,8 +72,9 @@ _TEXTS = ("title", "author", "publisher", "location")
 _INDEXED = ("title", "title_kana", "author", "author_kana", "publisher", "publisher_kana", "material_type")
 _SEARCH_COLUMNS = ("search_text", "search_grams", "title_reading_key")
 
-MATERIAL_TYPES: dict[str, MaterialType] = {
-    **{m.value: m for m in MaterialType},
+# The spellings a catalog file may use for a material type: the stored values and Japanese names.
+_MATERIAL_SPELLINGS: dict[str, MaterialType] = {
+    **MATERIAL_TYPES,
     "図書": MaterialType.BOOK, "本": MaterialType.BOOK, "雑誌": MaterialType.MAGAZINE,
     "絵本": MaterialType.PICTURE_BOOK, "紙芝居": MaterialType.KAMISHIBAI, "その他": MaterialType.OTHER,
 }
@@ -216,7 +217,7 @@ def parse_row(line: int, columns: list[str], record: list[str], today: date) -> 
 
     if "material_type" in values:
         raw_type = str(values["material_type"])
-        material = MATERIAL_TYPES.get(raw_type.lower() or "book", MATERIAL_TYPES.get(raw_type))
+        material = _MATERIAL_SPELLINGS.get(raw_type.lower() or "book", _MATERIAL_SPELLINGS.get(raw_type))
         if material is None:
             reasons.append(messages.CATALOG_BAD_MATERIAL.format(
                 material=raw_type, allowed=", ".join(m.value for m in MaterialType)))

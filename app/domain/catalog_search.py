@@ -554,12 +554,10 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
     else:
         state = await catalog_state()
     cache.state = state
-    matches: MatchCounts = await cache.get(("matches", parsed.terms, parsed.whole), state.titles,
-                                           search.match_counts)
+    matches: MatchCounts = await cache.get(*_matches_entry(parsed, state), search.match_counts)
 
     async def shelf() -> ShelfCounts:
-        return await cache.get(("shelf", parsed.terms), (state.titles, state.items),
-                               lambda: search.shelf_counts(matches))
+        return await cache.get(*_shelf_entry(parsed, state), lambda: search.shelf_counts(matches))
 
     known_shelf = await shelf() if search.narrowed_by_shelf else None
     titles: list[ShownTitle] = []
@@ -595,7 +593,7 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
         return faceted(await shelf())
 
     # What is at hand (the counts just read or kept) is given as it is: no coroutine per field.
-    at_hand = known_shelf or cache.peek(("shelf", parsed.terms), (state.titles, state.items))
+    at_hand = known_shelf or cache.peek(*_shelf_entry(parsed, state))
     known_facets = None
     if at_hand is not None:  # kept like the counts they come from (immutable, shared)
         facets_key, facets_version = ("facets", parsed.terms, parsed.whole, flt), (state.titles, state.items)
@@ -610,15 +608,24 @@ async def search(cache: SearchCache, keyword: str, flt: CatalogFilter = CatalogF
 PageRead = tuple[list[ShownTitle], list[tuple], dict[int, Availability]]
 
 
+# What the cache keeps a keyword's counts under, and the catalog versions they hold for.
+def _matches_entry(parsed: Keyword, at: CatalogState) -> tuple[Any, Any]:
+    return ("matches", parsed.terms, parsed.whole), at.titles
+
+
+def _shelf_entry(parsed: Keyword, at: CatalogState) -> tuple[Any, Any]:
+    return ("shelf", parsed.terms), (at.titles, at.items)
+
+
 def _planned(cache: SearchCache, search: _Search, parsed: Keyword,
              at: CatalogState) -> tuple[MatchCounts, ShelfCounts | None] | None:
     """The counts a page is planned with, if kept for the catalog state `at`."""
-    matches = cache.peek(("matches", parsed.terms, parsed.whole), at.titles)
+    matches = cache.peek(*_matches_entry(parsed, at))
     if matches is None:
         return None
     if not search.narrowed_by_shelf:
         return matches, None
-    shelf = cache.peek(("shelf", parsed.terms), (at.titles, at.items))
+    shelf = cache.peek(*_shelf_entry(parsed, at))
     return (matches, shelf) if shelf is not None else None
 
 

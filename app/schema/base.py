@@ -60,37 +60,34 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
         return self._total  # type: ignore[return-value]
 
 
-@strawberry.type
 class Edge(relay.Edge[NodeType], Generic[NodeType]):
-    # The list's kind and the row's key, for the cursor: made when asked for (every edge of a
-    # page has one, few clients read them all).
-    key: strawberry.Private[tuple[str, Sequence[Any]] | None] = None
+    """relay's Edge (the schema's type), its cursor made from the list's kind and the row's key
+    when read: every edge of a page has one, few clients read them all."""
 
+    def __init__(self, *, node: NodeType, key: tuple[str, Sequence[Any]]) -> None:
+        self.key = key
+        super().__init__(cursor=None, node=node)  # type: ignore[arg-type]
 
-def _cursor(edge: Edge[Any]) -> str:
-    cursor = edge.__dict__.get("_cursor")
-    if cursor is None:
-        kind, key = edge.key  # type: ignore[misc]
-        cursor = edge.__dict__["_cursor"] = encode_cursor(kind, key)
-    return cursor
+    @property  # type: ignore[override]
+    def cursor(self) -> str:
+        cursor = self.__dict__.get("_cursor")
+        if cursor is None:
+            cursor = self.__dict__["_cursor"] = encode_cursor(*self.key)
+        return cursor
 
-
-def _set_cursor(edge: Edge[Any], value: str | None) -> None:
-    edge.__dict__["_cursor"] = value
-
-
-# `cursor` stays the field relay.Edge declares (the schema's `cursor: String!`), read as an
-# attribute; an edge made with `key` (and no cursor) makes it on first read.
-Edge.cursor = property(_cursor, _set_cursor)  # type: ignore[assignment,method-assign]
+    @cursor.setter
+    def cursor(self, value: str | None) -> None:
+        self.__dict__["_cursor"] = value
 
 
 class PageInfo(relay.PageInfo):
     """relay's PageInfo (the schema's type), its two cursors those of the first and last edges,
     made when read (My Page's lists never ask for them)."""
 
-    def __init__(self, *, edges: Sequence[Edge[Any]] = (), **fields: Any) -> None:
+    def __init__(self, *, edges: Sequence[Edge[Any]], has_next_page: bool, has_previous_page: bool) -> None:
         self.edges = edges
-        super().__init__(**fields)
+        super().__init__(has_next_page=has_next_page, has_previous_page=has_previous_page,
+                         start_cursor=None, end_cursor=None)
 
     @property  # type: ignore[override]
     def start_cursor(self) -> str | None:
@@ -195,11 +192,8 @@ class KeysetPage:
         """A connection (`make`, `Connection` by default) of `rows`, fetched with `limit + 1` to
         know if a next page exists; each edge's cursor is its row's key."""
         kind = self.kind
-        edges = [Edge(node=node(row), cursor=None, key=(kind, key)) for row, key in zip(rows[: self.limit], keys)]
-        page_info = PageInfo(
-            has_next_page=len(rows) > self.limit, has_previous_page=self.after is not None,
-            start_cursor=None, end_cursor=None, edges=edges,
-        )
+        edges = [Edge(node=node(row), key=(kind, key)) for row, key in zip(rows[: self.limit], keys)]
+        page_info = PageInfo(edges=edges, has_next_page=len(rows) > self.limit, has_previous_page=self.after is not None)
         return (make or Connection)(edges=edges, page_info=page_info, **fields)
 
     def counted(self, total: int, more: bool) -> Connection[Any]:

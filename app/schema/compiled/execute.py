@@ -385,7 +385,6 @@ class Run:
         for resume, value, args in failing:
             resume(value, True, *args)
 
-
     async def execute(self) -> dict[str, Any] | None:
         """The `data` of the response (None when a non-null root field failed)."""
         holder: dict[str, Any] = {"data": None}
