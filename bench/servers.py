@@ -27,7 +27,8 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         # throttle is raised for it (configuration, never the defaults).
         "THROTTLE_IP_FAILURES": "1000000",
         # wrk's guests all come from 127.0.0.1: their shared per-address budget is raised so that
-        # no search is refused, while each guest request still pays for its charge, as in production.
+        # no search is refused, while each guest request is still counted, as in production (in
+        # memory, written when an address reaches a tenth of its budget: app.domain.throttle).
         "GUEST_COST_PER_MINUTE": "1000000000000",
         "PYTHONPATH": str(ROOT),
     }

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from graphql import parse
 
+from app import db
 from app.schema import schema as exported_schema
 from app.schema.cost import DEFAULT_LIST_SIZE, LIST_SIZES, operation_cost, plan_cost
 from tests.conftest import http_client
@@ -154,6 +155,74 @@ async def test_logged_in_patrons_are_not_counted_against_their_address(settings,
         await client.login("101234567", "pass1234")
         for _ in range(5):
             assert "errors" not in await client.execute(document)
+
+
+async def test_every_server_process_spends_the_same_budget(settings, clock, deps):
+    """Two apps on one database are two server processes: what one spent, the other counts."""
+    from app.main import create_app
+
+    budget = settings.replace(guest_cost_per_minute=100)  # 41 a search: each reaches a tenth, each is written
+    first, second = create_app(budget, clock, manage_database=False), create_app(budget, clock, manage_database=False)
+    document = "{ searchCatalog(first: 20) { edges { node { id } } } }"  # 41
+    async with http_client(first, address="192.0.2.7") as one, http_client(second, address="192.0.2.7") as two:
+        assert "errors" not in await GraphQLClient(one).execute(document)
+        assert "errors" not in await GraphQLClient(one).execute(document)
+        refused = await GraphQLClient(two).execute(document)  # 123 of 100, with the first process's 82
+        assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_guest_spending_little_costs_no_write_and_the_budget_still_holds(settings, clock, deps):
+    """Spending is written a tenth of the budget at a time; within one process every request is
+    decided on the exact sum, so the request that goes over is refused, not a later one."""
+    from app.main import create_app
+
+    app = create_app(settings.replace(guest_cost_per_minute=1000), clock, manage_database=False)
+    document = "{ searchCatalog(first: 20) { edges { node { id } } } }"  # 41: a tenth every third search
+    async with http_client(app, address="192.0.2.8") as http:
+        client = GraphQLClient(http)
+        with counting_statements() as statements:
+            assert "errors" not in await client.execute(document)
+            assert "errors" not in await client.execute(document)
+        assert not [s for s in statements if "guest_rates" in s]
+        for _ in range(22):  # 24 searches: 984
+            assert "errors" not in await client.execute(document)
+        refused = await client.execute(document)  # 1,025
+        assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        clock.advance(timedelta(seconds=60))
+        assert "errors" not in await client.execute(document)
+    # Written: eight tenths (984); the refused search's 41 and the new minute's were not due.
+    assert [row["spent"] for row in await db.fetch("SELECT spent FROM guest_rates")] == [984]
+
+
+async def test_another_process_lets_through_at_most_a_tenth_it_has_not_written(settings, clock, deps):
+    from app.main import create_app
+
+    budget = settings.replace(guest_cost_per_minute=1000)
+    first, second = create_app(budget, clock, manage_database=False), create_app(budget, clock, manage_database=False)
+    document = "{ searchCatalog(first: 20) { edges { node { id } } } }"  # 41
+    async with http_client(first, address="192.0.2.9") as one, http_client(second, address="192.0.2.9") as two:
+        for _ in range(24):  # 984, all written (a write every third search)
+            assert "errors" not in await GraphQLClient(one).execute(document)
+        # The second process has not written yet: its first two searches (82, under a tenth) pass.
+        assert "errors" not in await GraphQLClient(two).execute(document)
+        assert "errors" not in await GraphQLClient(two).execute(document)
+        # The third reaches a tenth, is written, and the total comes back: 984 + 123 > 1000.
+        refused = await GraphQLClient(two).execute(document)
+        assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_beyond_the_addresses_kept_each_request_is_written_at_once(settings, clock, deps):
+    from app.main import create_app
+
+    app = create_app(settings.replace(guest_cost_per_minute=1000), clock, manage_database=False)
+    app.state.deps.guest_ledger.MAX_KEPT = 1
+    document = "{ searchCatalog(first: 20) { edges { node { id } } } }"  # 41
+    async with http_client(app, address="192.0.2.10") as kept, http_client(app, address="192.0.2.11") as other:
+        with counting_statements() as statements:
+            assert "errors" not in await GraphQLClient(kept).execute(document)
+            assert not [s for s in statements if "guest_rates" in s]
+            assert "errors" not in await GraphQLClient(other).execute(document)
+            assert len([s for s in statements if "guest_rates" in s]) == 1
 
 
 # --- text no one can type -------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""What every domain operation needs: settings, the clock, the password hasher and the search's
-count cache (one per process, see `SearchCache`)."""
+"""What every domain operation needs: settings, the clock, the password hasher, the search's
+count cache (one per process, see `SearchCache`) and the guests' spending (`GuestLedger`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date, datetime
 from app.clock import Clock
 from app.domain.catalog_search import SearchCache
 from app.domain.security import PasswordHasher
+from app.domain.throttle import GuestLedger
 from app.settings import Settings
 
 
@@ -18,6 +19,7 @@ class Deps:
     clock: Clock
     hasher: PasswordHasher
     search_cache: SearchCache = field(default_factory=SearchCache)
+    guest_ledger: GuestLedger = field(default_factory=GuestLedger)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Deps:

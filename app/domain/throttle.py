@@ -24,16 +24,18 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app import db
-from app.domain.deps import Deps
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.security import keyed_digest, keyed_token, new_token
 from app.models import AuthThrottle
+
+if TYPE_CHECKING:
+    from app.domain.deps import Deps
 
 
 class Scope(str, Enum):
@@ -162,7 +164,7 @@ class GuestSpending:
         return max(0, self.limit - self.spent)
 
 
-# One statement per guest request: the counter of this minute grows, or starts again.
+# The counter of this minute grows by what a process spent since it last wrote, or starts again.
 _CHARGE_GUEST = (
     "INSERT INTO guest_rates (key, minute, spent) VALUES (?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET "
@@ -171,15 +173,69 @@ _CHARGE_GUEST = (
 )
 
 
+class _Spending:
+    """One address's minute in one process: the total the database last returned (every
+    process's spending, this one's included) and what this process spent since."""
+
+    __slots__ = ("shared", "unwritten", "writing")
+
+    def __init__(self) -> None:
+        self.shared = 0
+        self.unwritten = 0
+        self.writing = False
+
+
+class GuestLedger:
+    """The guests' spending as this process knows it, shared with every other process through
+    `guest_rates` a batch at a time.
+
+    A request is decided on what the database last said plus what this process spent since.
+    A process writes an address's unwritten spending when it reaches a tenth of the budget (the
+    request that brings it there waits for the write and is decided on the total that comes
+    back): an address that spends less never costs a write, a busy one a write every tenth of
+    the budget, and each process can let through at most a tenth of the budget that the others
+    have not seen. Addresses of past minutes are forgotten when a minute begins; beyond
+    `MAX_KEPT` addresses in one minute, each of the others' requests writes at once.
+    """
+
+    MAX_KEPT = 50_000
+
+    def __init__(self) -> None:
+        self._minute: int | None = None
+        self._kept: dict[str, _Spending] = {}
+
+    async def charge(self, key: str, minute: int, cost: int, limit: int) -> int:
+        """This minute's spending of `key` after adding `cost`, all processes together."""
+        if minute != self._minute:
+            self._minute, self._kept = minute, {}
+        spending = self._kept.get(key)
+        if spending is None:
+            if len(self._kept) >= self.MAX_KEPT:
+                return (await db.write(_CHARGE_GUEST, key, minute, cost))[0]["spent"]
+            spending = self._kept[key] = _Spending()
+        spending.unwritten += cost
+        if spending.unwritten * 10 >= limit and not spending.writing:
+            amount, spending.unwritten, spending.writing = spending.unwritten, 0, True
+            try:
+                rows = await db.write(_CHARGE_GUEST, key, minute, amount)
+            except BaseException:
+                spending.unwritten += amount
+                raise
+            finally:
+                spending.writing = False
+            spending.shared = rows[0]["spent"]
+        return spending.shared + spending.unwritten
+
+
 async def charge_guest(deps: Deps, address: str, cost: int) -> GuestSpending:
     """Add a guest request's cost to its address's spending this minute (GUEST_COST_PER_MINUTE).
 
-    Counted in the database, so every server process shares one budget per address; the
-    requests of a minute that ran over it are refused by the caller until the minute ends.
+    Shared by every server process through the database (`GuestLedger`); the requests of a
+    minute that ran over it are refused by the caller until the minute ends.
     """
-    now = deps.now()
-    minute = int(now.timestamp()) // 60
+    now = deps.now().timestamp()
+    minute = int(now) // 60
     key = keyed_digest(deps.settings.secret_key, f"guest:{address}")
-    rows = await db.write(_CHARGE_GUEST, key, minute, cost)
-    reset = 60 - int(now.timestamp()) % 60
-    return GuestSpending(rows[0]["spent"], deps.settings.guest_cost_per_minute, reset)
+    limit = deps.settings.guest_cost_per_minute
+    spent = await deps.guest_ledger.charge(key, minute, cost, limit)
+    return GuestSpending(spent, limit, 60 - int(now) % 60)
