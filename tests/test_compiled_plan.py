@@ -7,11 +7,13 @@ import json
 import logging
 
 import pytest
+import strawberry
 from graphql import parse
 from graphql.execution.values import VariableValues
 
 from app.domain.catalog_search import SearchSort
 from app.schema import schema as exported_schema
+from app.schema.compiled import CompiledExecution
 from app.schema.compiled.plan import ATTRIBUTE, NODE_ID, RESOLVER, TYPENAME, Compiler, Unsupported, directive_variables
 from tests.hardening import log_output
 from tests.support import make_title
@@ -99,3 +101,47 @@ async def test_interpreted_mode_runs_every_request_through_graphql_core(settings
         for _ in range(2):
             assert await GraphQLClient(http).query("{ __typename }") == {"__typename": "Query"}
     assert [json.loads(line)["execution"] for line in log_output(caplog).splitlines()] == ["interpreted"] * 2
+
+
+
+INFO_SEEN: list[dict] = []
+
+
+@strawberry.type
+class _Shelf:
+    label: str
+
+    @strawberry.field
+    def told(self, info: strawberry.Info, times: int = 1) -> str:
+        INFO_SEEN.append({
+            "context": info.context, "field": info.field_name, "python": info.python_name,
+            "path": info.path.as_list(), "variables": info.variable_values, "root": info.root_value,
+            "selected": [s.name for s in info.selected_fields], "operation": info.operation.name.value,
+            "extensions": info.input_extensions,
+        })
+        return self.label * times
+
+
+@strawberry.type
+class _Query:
+    @strawberry.field
+    def shelves(self) -> list[_Shelf]:
+        return [_Shelf(label="a"), _Shelf(label="b")]
+
+
+async def test_a_resolver_s_info_tells_what_graphql_core_s_would():
+    """The compiled run builds a resolver's resolve info only when it reads more than the
+    context; whatever it reads is what graphql-core would have handed it."""
+    schema = strawberry.Schema(_Query)
+    text = "query Q($n: Int!) { shelves { label twice: told(times: $n) } }"
+    variables = {"n": 2}
+    interpreted = await schema.execute(text, variable_values=variables, context_value="ctx", root_value="root")
+    by_core = list(INFO_SEEN)
+    INFO_SEEN.clear()
+    compiled = CompiledExecution(schema)
+    plan, coerced = compiled.plan(text, parse(text), None, variables)
+    result = await compiled.execute(compiled.run(plan, coerced, "ctx", "root", {"x": 1}))
+    assert result.data == interpreted.data == {"shelves": [{"label": "a", "twice": "aa"}, {"label": "b", "twice": "bb"}]}
+    assert [{**s, "extensions": None} for s in INFO_SEEN] == [{**s, "extensions": None} for s in by_core]
+    assert INFO_SEEN[0]["path"] == ["shelves", 0, "twice"] and INFO_SEEN[0]["context"] == "ctx"
+    assert INFO_SEEN[0]["root"] == "root" and INFO_SEEN[0]["extensions"] == {"x": 1}

@@ -28,7 +28,7 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
-from app.schema.compiled.execute import Run
+from app.schema.compiled.execute import Run, lazy_info_class
 from app.schema.compiled.plan import Compiler, OperationPlan, Unsupported, directive_variables, find_operation
 from app.schema.documents import BoundedCache
 
@@ -87,7 +87,7 @@ class CompiledExecution:
         self.strawberry_schema = strawberry_schema
         self.schema = strawberry_schema._schema
         self.compiler = Compiler(strawberry_schema)
-        self.info_class = strawberry_schema.config.info_class
+        self.info_class = lazy_info_class(strawberry_schema.config.info_class)
         self.plans: BoundedCache[Any] = BoundedCache(maxsize)
         self._directive_variables: BoundedCache[tuple[str, ...]] = BoundedCache(maxsize)
 

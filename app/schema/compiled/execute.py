@@ -18,6 +18,7 @@ Mutations run their root fields one after another, each with everything below it
 from __future__ import annotations
 
 from base64 import b64encode
+from functools import cached_property
 from typing import Any, Callable
 
 from graphql import GraphQLError, located_error
@@ -50,6 +51,28 @@ _SYNC_TYPES = frozenset({str, int, bool, float, type(None), list, tuple, dict})
 def _is_awaitable(value: Any) -> bool:
     # Most values are plain data: checked by type first, as graphql-core's own check is slower.
     return type(value) not in _SYNC_TYPES and _graphql_is_awaitable(value)
+
+
+def lazy_info_class(info_class: type) -> type:
+    """The schema's `Info` class, made as resolvers ask for it: most of them only read
+    `info.context`, and the raw resolve info (a dozen values and the field's path) is built the
+    first time anything else is read, exactly as graphql-core would have built it."""
+
+    class LazyInfo(info_class):  # type: ignore[misc, valid-type]
+        def __init__(self, run: Run, f: FieldPlan, path: Path | None) -> None:  # noqa: D107
+            self._run, self._plan, self._parent_path, self._field = run, f, path, f.strawberry_field
+
+        @property
+        def context(self) -> Any:
+            return self._run.context
+
+        @cached_property
+        def _raw_info(self) -> Any:
+            f = self._plan
+            return self._run.info(f, Path(self._parent_path, f.key, f.parent_type.name))
+
+    LazyInfo.__name__ = LazyInfo.__qualname__ = info_class.__name__
+    return LazyInfo
 
 
 class Frame:
@@ -155,17 +178,14 @@ class Run:
             if f.source_kwarg is not None:
                 kwargs[f.source_kwarg] = source
             if f.info_kwarg is not None:
-                field_path = Path(path, f.key, f.parent_type.name)
-                kwargs[f.info_kwarg] = self.info_class(_raw_info=self.info(f, field_path), _field=f.strawberry_field)
+                kwargs[f.info_kwarg] = self.info_class(self, f, path)
             if f.pass_source:
                 return f.resolver(source, **kwargs)
             return f.resolver(**kwargs)
         if how == TYPENAME:
             return f.parent_type.name
         if how == NODE_ID:  # a source that is not exactly the plan's class: relay's own resolver
-            field_path = Path(path, f.key, f.parent_type.name)
-            return f.resolver(root=source, info=self.info_class(_raw_info=self.info(f, field_path),
-                                                                _field=f.strawberry_field))
+            return f.resolver(root=source, info=self.info_class(self, f, path))
         return f.resolver(source, self.info(f, Path(path, f.key, f.parent_type.name)), **self.arguments(f))  # WRAPPED
 
     # --- selection sets -------------------------------------------------------------------
