@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
         await db.init_db(settings.database_url)
         try:
             async with live.running():
+                _freeze_startup_objects()
                 yield
         finally:
             await db.close_db()
@@ -64,6 +66,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *,
     app.state.graphql = graphql
     app.state.live = live
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what startup made (modules, the schema and its plans, settings) out of the garbage
+    collector's walks: a full collection otherwise walks them all, and every request in flight
+    waits for it (with 8 connections, a search's p99 went from about 30 to 55 ms). A server
+    process's startup objects live as long as it does."""
+    gc.collect()
+    gc.freeze()
 
 
 def middleware(settings: Settings, metrics: Metrics | None = None,
