@@ -22,6 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
 from app.sqlite_client import SqliteClient
+from app.sqlite_client import one_request as one_request  # noqa: PLC0414 - reads of one request batched apart (SQLite)
 
 MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"

@@ -66,6 +66,75 @@ async def test_reads_of_one_turn_go_to_the_database_in_one_hand_off(deps):
     assert batches == [len(READS), 1]
 
 
+def _recording_batches(batches: list[list[str]]):
+    original = sqlite_client.BatchedReads.__dict__["execute"]
+
+    async def recording(connection, statements):
+        batches.append([sql for sql, _params in statements])
+        return await original.__func__(connection, statements)
+
+    return original, staticmethod(recording)
+
+
+async def test_each_request_s_reads_go_in_a_batch_of_their_own(deps):
+    """Two requests' reads started in the same turn are not made to wait for each other: each
+    request's go to a reader in one hand-off, the other's in another."""
+    if not _on_sqlite():
+        pytest.skip("SQLite's reader connections")
+    await _catalog(deps)
+
+    async def request(name: str) -> list[list[dict]]:
+        db.one_request()
+        return await asyncio.gather(db.fetch("SELECT ? AS who, count(*) AS n FROM titles", name),
+                                    db.fetch("SELECT ? AS who, max(id) AS m FROM titles", name))
+
+    batches: list[list[str]] = []
+    original, recording = _recording_batches(batches)
+    sqlite_client.BatchedReads.execute = recording
+    try:
+        first, second = await asyncio.gather(
+            asyncio.create_task(request("first"), context=contextvars.Context()),
+            asyncio.create_task(request("second"), context=contextvars.Context()))
+    finally:
+        sqlite_client.BatchedReads.execute = original
+    assert [r[0]["who"] for r in first] == ["first", "first"] and first[0][0]["n"] == 4
+    assert [r[0]["who"] for r in second] == ["second", "second"]
+    assert sorted(map(len, batches)) == [2, 2]
+
+
+async def test_batches_waiting_for_a_reader_get_one_in_the_order_they_came(deps, monkeypatch):
+    if not _on_sqlite():
+        pytest.skip("SQLite's reader connections")
+    await _catalog(deps)
+    monkeypatch.setattr(sqlite_client, "READERS", 1)
+    reads = db.connection().reads
+    await reads.close()
+    reader = await reads._reader()  # the only reader, busy
+    finished: list[str] = []
+
+    async def request(name: str) -> None:
+        db.one_request()
+        await db.fetch("SELECT ? AS who", name)
+        finished.append(name)
+
+    tasks = [asyncio.create_task(request(name), context=contextvars.Context())
+             for name in ("first", "second", "third")]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    waiting = set(reads.running)
+    given_up = asyncio.create_task(request("given up"), context=contextvars.Context())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    [batch] = reads.running - waiting
+    batch.cancel()  # a batch given up while it waits (the server stopping)
+    reads._release(reader)
+    await asyncio.gather(*tasks)
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    assert finished == ["first", "second", "third"]
+    assert reads.idle == [reader] and not reads.waiting and not reads.running  # no reader lost
+
+
 async def test_a_failing_read_fails_alone_and_the_others_get_their_rows(deps):
     await _catalog(deps)
     results = await asyncio.gather(db.fetch("SELECT count(*) AS n FROM titles"),

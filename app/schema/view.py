@@ -31,6 +31,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from app import db
 from app.domain.deps import Deps
 from app.schema import graphql_http
 from app.schema.admission import admit
@@ -83,6 +84,7 @@ class GraphQLView(GraphQL):
             # Subscriptions: strawberry's graphql-transport-ws machinery (app.schema.subscriptions).
             await super().__call__(scope, receive, send)
             return
+        db.one_request()  # its reads batched together, apart from other requests' (app.sqlite_client)
         request = Request(scope, receive)
         method = scope["method"]
         if method == "POST":
