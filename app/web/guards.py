@@ -113,13 +113,18 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
                 await _refuse(scope, send, 400, "Invalid Content-Length.", "BAD_REQUEST")
                 return
             if int(declared) > self.max_bytes:
                 await self._too_large(scope, send)
+                return
+            if "transfer-encoding" not in headers:
+                # The server reads exactly the declared length: nothing left to count.
+                await self.app(scope, receive, send)
                 return
         received = 0
         started = False
