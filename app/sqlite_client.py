@@ -12,11 +12,11 @@ before it starts, as a read on the writing connection would (PostgreSQL's pool b
 Reads are also batched: those of one request (`one_request`) started in the same turn of the
 event loop (the fields of one GraphQL level: My Page's loans, holds, cart, favorites and reading
 goal) go to a reader in one hand-off to its thread instead of one each, which on small reads
-costs more than the reads. A batch waits for a free reader; the request's reads started
-meanwhile join it. Different requests' reads go in batches of their own: a batch shared by
-several requests would hold each of them until the last one's reads were done (under a search
-load, a p95 of 19–24 ms instead of 16 ms). Reads outside a request (the worker, the command
-line) share one batch.
+costs more than the reads. Reads wait in one queue, in the order they were started; a free
+reader takes the oldest one's request's reads (those started since it waited included), and the
+others wait for the next. A batch of several requests' reads would hold each of them until the
+last one's were done (under the search load, a p95 of 19–24 ms instead of 15–16 ms). Reads
+outside a request (the worker, the command line) count as one request.
 
 An in-memory database (`:memory:`) is private to its connection: its reads go to Tortoise's
 connection, batched the same way, under its lock.
@@ -42,6 +42,7 @@ READERS = 2
 Statement = tuple[str, list]
 Outcome = tuple[bool, Any]  # (failed, rows or the error)
 Queued = list[tuple[str, list, asyncio.Future]]
+_Waiting = tuple[str, list, asyncio.Future, object | None]  # a read, and whose (`_REQUEST`)
 
 # Whose reads these are: one object per request (`one_request`), inherited by the tasks it starts.
 _REQUEST: ContextVar[object | None] = ContextVar("reads_of_request", default=None)
@@ -49,7 +50,7 @@ _REQUEST: ContextVar[object | None] = ContextVar("reads_of_request", default=Non
 
 def one_request() -> None:
     """From now on, the reads of the current task (and of the tasks it starts) are one request's:
-    they are batched together, and apart from other requests' (`BatchedReads`)."""
+    batched together, and apart from other requests' (`BatchedReads`)."""
     _REQUEST.set(object())
 
 
@@ -74,7 +75,7 @@ class BatchedReads:
 
     def __init__(self, client: SqliteClient) -> None:
         self.client = client
-        self.queued: dict[object | None, Queued] = {}  # by request (`_REQUEST`)
+        self.queued: list[_Waiting] = []  # oldest first; while any wait, one batch is on its way to a reader
         self.idle: list[aiosqlite.Connection] = []
         self.opened: list[aiosqlite.Connection] = []
         self.size = 0  # readers opened or opening
@@ -85,25 +86,25 @@ class BatchedReads:
     def fetch(self, sql: str, params: list) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        request = _REQUEST.get()
-        queued = self.queued.get(request)
-        if queued is None:
-            queued = self.queued[request] = []
-            # Its first step runs after the current one: every read started before then joins.
-            task = loop.create_task(self._run(request))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
-        queued.append((sql, params, future))
+        if not self.queued:
+            self._start(loop)
+        self.queued.append((sql, params, future, _REQUEST.get()))
         return future
 
-    async def _run(self, request: object | None) -> None:
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Its first step runs after the current one: the reads started before then are queued.
+        task = loop.create_task(self._run())
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+
+    async def _run(self) -> None:
         queued = None
         try:
             async with self._connection() as connection:
-                queued = self._take(request)  # with the reads that joined while it waited
+                queued = self._take()  # with the reads that joined while it waited
                 outcomes = await self.execute(connection, [(sql, params) for sql, params, _ in queued])
         except BaseException as error:  # the connection itself failed (closed, cancelled)
-            self._fail(queued if queued is not None else self._take(request), error)
+            self._fail(queued if queued is not None else self._take(), error)
             if not isinstance(error, Exception):
                 raise
             return
@@ -114,9 +115,16 @@ class BatchedReads:
                 else:
                     future.set_result(value)
 
-    def _take(self, request: object | None) -> Queued:
-        """The request's reads queued so far; its next read starts a batch of its own."""
-        return self.queued.pop(request, [])
+    def _take(self) -> Queued:
+        """The reads of the oldest waiting read's request; the others wait for the next batch."""
+        if not self.queued:
+            return []
+        request = self.queued[0][3]
+        taken = [(sql, params, future) for sql, params, future, whose in self.queued if whose is request]
+        self.queued = [waiting for waiting in self.queued if waiting[3] is not request]
+        if self.queued:
+            self._start(asyncio.get_running_loop())
+        return taken
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[aiosqlite.Connection]:

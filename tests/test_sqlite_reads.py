@@ -102,7 +102,9 @@ async def test_each_request_s_reads_go_in_a_batch_of_their_own(deps):
     assert sorted(map(len, batches)) == [2, 2]
 
 
-async def test_batches_waiting_for_a_reader_get_one_in_the_order_they_came(deps, monkeypatch):
+async def test_a_free_reader_takes_the_oldest_request_s_reads_and_the_others_wait_their_turn(deps, monkeypatch):
+    """Reads wait in the order they were started; a reader takes the oldest one's request's
+    reads, those it started while waiting included, and the next request's after that."""
     if not _on_sqlite():
         pytest.skip("SQLite's reader connections")
     await _catalog(deps)
@@ -111,28 +113,59 @@ async def test_batches_waiting_for_a_reader_get_one_in_the_order_they_came(deps,
     await reads.close()
     reader = await reads._reader()  # the only reader, busy
     finished: list[str] = []
+    more = asyncio.Event()
 
-    async def request(name: str) -> None:
+    async def first() -> None:
+        db.one_request()
+        started = asyncio.ensure_future(db.fetch("SELECT 'first' AS who"))
+        await more.wait()  # another read of the same request, after the others were queued
+        await asyncio.gather(started, db.fetch("SELECT 'first, again' AS who"))
+        finished.append("first")
+
+    async def other(name: str) -> None:
         db.one_request()
         await db.fetch("SELECT ? AS who", name)
         finished.append(name)
 
-    tasks = [asyncio.create_task(request(name), context=contextvars.Context())
-             for name in ("first", "second", "third")]
-    for _ in range(3):
+    batches: list[list[str]] = []
+    original, recording = _recording_batches(batches)
+    sqlite_client.BatchedReads.execute = recording
+    try:
+        tasks = [asyncio.create_task(first(), context=contextvars.Context())]
         await asyncio.sleep(0)
-    waiting = set(reads.running)
-    given_up = asyncio.create_task(request("given up"), context=contextvars.Context())
+        tasks += [asyncio.create_task(other(name), context=contextvars.Context()) for name in ("second", "third")]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        more.set()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        reads._release(reader)
+        await asyncio.gather(*tasks)
+    finally:
+        sqlite_client.BatchedReads.execute = original
+    assert finished == ["first", "second", "third"]
+    assert [len(batch) for batch in batches] == [2, 1, 1]
+    assert reads.idle == [reader] and not reads.waiting and not reads.queued and not reads.running
+
+
+async def test_a_batch_given_up_while_it_waits_leaves_no_reader_behind(deps, monkeypatch):
+    if not _on_sqlite():
+        pytest.skip("SQLite's reader connections")
+    await _catalog(deps)
+    monkeypatch.setattr(sqlite_client, "READERS", 1)
+    reads = db.connection().reads
+    await reads.close()
+    reader = await reads._reader()
+    given_up = asyncio.ensure_future(db.fetch("SELECT 1 AS n"))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    [batch] = reads.running - waiting
-    batch.cancel()  # a batch given up while it waits (the server stopping)
-    reads._release(reader)
-    await asyncio.gather(*tasks)
+    [batch] = reads.running
+    batch.cancel()  # the server stopping
     with pytest.raises(asyncio.CancelledError):
         await given_up
-    assert finished == ["first", "second", "third"]
-    assert reads.idle == [reader] and not reads.waiting and not reads.running  # no reader lost
+    reads._release(reader)
+    assert reads.idle == [reader] and not reads.waiting
+    assert await db.fetch("SELECT 2 AS n") == [{"n": 2}]
 
 
 async def test_a_failing_read_fails_alone_and_the_others_get_their_rows(deps):
