@@ -46,37 +46,38 @@ async def test_reads_started_together_answer_as_reads_one_by_one_on_the_writing_
     assert together[1] == [{"n": 2}] and together[2] == []
 
 
-async def test_reads_of_one_turn_go_to_the_database_in_one_hand_off(deps):
+async def test_reads_of_one_turn_go_to_the_database_in_one_hand_off(deps, monkeypatch):
     if not _on_sqlite():
         pytest.skip("SQLite's reader connections")
     await _catalog(deps)
-    batches: list[int] = []
-    original = sqlite_client.BatchedReads.__dict__["execute"]
-
-    async def recording(connection, statements):
-        batches.append(len(statements))
-        return await original.__func__(connection, statements)
-
-    sqlite_client.BatchedReads.execute = staticmethod(recording)
-    try:
-        await asyncio.gather(*(db.fetch(sql, *params) for sql, params in READS))
-        await db.fetch(*READS[0][:1])
-    finally:
-        sqlite_client.BatchedReads.execute = original
-    assert batches == [len(READS), 1]
+    batches = _recorded_batches(monkeypatch)
+    await asyncio.gather(*(db.fetch(sql, *params) for sql, params in READS))
+    await db.fetch(*READS[0][:1])
+    assert [len(batch) for batch in batches] == [len(READS), 1]
 
 
-def _recording_batches(batches: list[list[str]]):
-    original = sqlite_client.BatchedReads.__dict__["execute"]
+def _recorded_batches(monkeypatch) -> list[list[str]]:
+    """The statements of each hand-off to a reader, from now on (until the test ends)."""
+    batches: list[list[str]] = []
+    original = sqlite_client.BatchedReads.__dict__["execute"].__func__
 
     async def recording(connection, statements):
         batches.append([sql for sql, _params in statements])
-        return await original.__func__(connection, statements)
+        return await original(connection, statements)
 
-    return original, staticmethod(recording)
+    monkeypatch.setattr(sqlite_client.BatchedReads, "execute", staticmethod(recording))
+    return batches
 
 
-async def test_each_request_s_reads_go_in_a_batch_of_their_own(deps):
+async def _one_busy_reader(monkeypatch):
+    """The database's only reader, taken: batches wait for it until it is released."""
+    monkeypatch.setattr(sqlite_client, "READERS", 1)
+    reads = db.connection().reads
+    await reads.close()
+    return reads, await reads._reader()
+
+
+async def test_each_request_s_reads_go_in_a_batch_of_their_own(deps, monkeypatch):
     """Two requests' reads started in the same turn are not made to wait for each other: each
     request's go to a reader in one hand-off, the other's in another."""
     if not _on_sqlite():
@@ -88,15 +89,10 @@ async def test_each_request_s_reads_go_in_a_batch_of_their_own(deps):
         return await asyncio.gather(db.fetch("SELECT ? AS who, count(*) AS n FROM titles", name),
                                     db.fetch("SELECT ? AS who, max(id) AS m FROM titles", name))
 
-    batches: list[list[str]] = []
-    original, recording = _recording_batches(batches)
-    sqlite_client.BatchedReads.execute = recording
-    try:
-        first, second = await asyncio.gather(
-            asyncio.create_task(request("first"), context=contextvars.Context()),
-            asyncio.create_task(request("second"), context=contextvars.Context()))
-    finally:
-        sqlite_client.BatchedReads.execute = original
+    batches = _recorded_batches(monkeypatch)
+    first, second = await asyncio.gather(
+        asyncio.create_task(request("first"), context=contextvars.Context()),
+        asyncio.create_task(request("second"), context=contextvars.Context()))
     assert [r[0]["who"] for r in first] == ["first", "first"] and first[0][0]["n"] == 4
     assert [r[0]["who"] for r in second] == ["second", "second"]
     assert sorted(map(len, batches)) == [2, 2]
@@ -108,10 +104,7 @@ async def test_a_free_reader_takes_the_oldest_request_s_reads_and_the_others_wai
     if not _on_sqlite():
         pytest.skip("SQLite's reader connections")
     await _catalog(deps)
-    monkeypatch.setattr(sqlite_client, "READERS", 1)
-    reads = db.connection().reads
-    await reads.close()
-    reader = await reads._reader()  # the only reader, busy
+    reads, reader = await _one_busy_reader(monkeypatch)
     finished: list[str] = []
     more = asyncio.Event()
 
@@ -127,22 +120,17 @@ async def test_a_free_reader_takes_the_oldest_request_s_reads_and_the_others_wai
         await db.fetch("SELECT ? AS who", name)
         finished.append(name)
 
-    batches: list[list[str]] = []
-    original, recording = _recording_batches(batches)
-    sqlite_client.BatchedReads.execute = recording
-    try:
-        tasks = [asyncio.create_task(first(), context=contextvars.Context())]
+    batches = _recorded_batches(monkeypatch)
+    tasks = [asyncio.create_task(first(), context=contextvars.Context())]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(other(name), context=contextvars.Context()) for name in ("second", "third")]
+    for _ in range(3):
         await asyncio.sleep(0)
-        tasks += [asyncio.create_task(other(name), context=contextvars.Context()) for name in ("second", "third")]
-        for _ in range(3):
-            await asyncio.sleep(0)
-        more.set()
-        for _ in range(3):
-            await asyncio.sleep(0)
-        reads._release(reader)
-        await asyncio.gather(*tasks)
-    finally:
-        sqlite_client.BatchedReads.execute = original
+    more.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    reads._release(reader)
+    await asyncio.gather(*tasks)
     assert finished == ["first", "second", "third"]
     assert [len(batch) for batch in batches] == [2, 1, 1]
     assert reads.idle == [reader] and not reads.waiting and not reads.queued and not reads.running
@@ -152,10 +140,7 @@ async def test_a_batch_given_up_while_it_waits_leaves_no_reader_behind(deps, mon
     if not _on_sqlite():
         pytest.skip("SQLite's reader connections")
     await _catalog(deps)
-    monkeypatch.setattr(sqlite_client, "READERS", 1)
-    reads = db.connection().reads
-    await reads.close()
-    reader = await reads._reader()
+    reads, reader = await _one_busy_reader(monkeypatch)
     given_up = asyncio.ensure_future(db.fetch("SELECT 1 AS n"))
     await asyncio.sleep(0)
     await asyncio.sleep(0)

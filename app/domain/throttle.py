@@ -211,20 +211,24 @@ class GuestLedger:
         spending = self._kept.get(key)
         if spending is None:
             if len(self._kept) >= self.MAX_KEPT:
-                return (await db.write(_CHARGE_GUEST, key, minute, cost))[0]["spent"]
+                return await _written(key, minute, cost)
             spending = self._kept[key] = _Spending()
         spending.unwritten += cost
         if spending.unwritten * 10 >= limit and not spending.writing:
             amount, spending.unwritten, spending.writing = spending.unwritten, 0, True
             try:
-                rows = await db.write(_CHARGE_GUEST, key, minute, amount)
+                spending.shared = await _written(key, minute, amount)
             except BaseException:
                 spending.unwritten += amount
                 raise
             finally:
                 spending.writing = False
-            spending.shared = rows[0]["spent"]
         return spending.shared + spending.unwritten
+
+
+async def _written(key: str, minute: int, amount: int) -> int:
+    """Add `amount` to the address's counter of `minute`: its total, every process's spending."""
+    return (await db.write(_CHARGE_GUEST, key, minute, amount))[0]["spent"]
 
 
 async def charge_guest(deps: Deps, address: str, cost: int) -> GuestSpending:

@@ -6,15 +6,15 @@ request's data.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from app.domain import catalog, catalog_search
+from app.domain import catalog
 from app.domain.catalog import Availability
 from app.models import Patron as PatronModel
 from app.models import Title as TitleModel
+from app.schema.awaitable import is_awaitable
 from app.schema.context import Context
 
 
@@ -49,15 +49,13 @@ def loader(ctx: Context, name: str, batch: Callable[[list[Any]], Awaitable[Seque
 
 
 V = TypeVar("V")
-# Values `then` is given at hand most of the time: no need to ask whether they are awaitable.
-_PLAIN = frozenset({Availability, catalog.Count, catalog_search.Facets, int, str, bool, type(None)})
 R = TypeVar("R")
 
 
 def then(value: V | Awaitable[V], build: Callable[[V], R]) -> R | Awaitable[R]:
     """`build(value)` now when the value is at hand (read with its row), else an awaitable of it
     (a loader's future): what a sync resolver returns either way."""
-    if type(value) not in _PLAIN and inspect.isawaitable(value):
+    if is_awaitable(value):
         async def later() -> R:
             return build(await value)  # type: ignore[misc]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from base64 import b64encode
 from functools import cached_property
-from types import GeneratorType
 from typing import Any, Callable
 
 from graphql import GraphQLError, located_error
@@ -29,6 +28,7 @@ from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 from graphql.type import GraphQLObjectType
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
+from app.schema.awaitable import is_awaitable as _is_awaitable
 from app.schema.compiled.settle import settle
 from app.schema.compiled.plan import (
     ABSTRACT,
@@ -46,22 +46,6 @@ from app.schema.compiled.plan import (
 )
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-# Types whose values are never awaitable: plain data, and each class graphql-core's check has
-# found a value of not to be (a generator's answer depends on the generator: never kept).
-_SYNC_TYPES = {str, int, bool, float, type(None), list, tuple, dict}
-
-
-def _is_awaitable(value: Any) -> bool:
-    # Most values are plain data or objects of the schema's types: checked by type first, as
-    # graphql-core's own check is slower.
-    kind = type(value)
-    if kind in _SYNC_TYPES:
-        return False
-    if _graphql_is_awaitable(value):
-        return True
-    if kind is not GeneratorType:
-        _SYNC_TYPES.add(kind)
-    return False
 
 
 def lazy_info_class(info_class: type) -> type:
